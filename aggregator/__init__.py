@@ -1,0 +1,1 @@
+"""The conductor: settings, command line, scheduler, crawler and the pipeline."""

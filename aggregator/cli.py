@@ -1,0 +1,212 @@
+"""The ``aggregator`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from aggregator.errors import AggregatorError
+from aggregator.logs import configure_logging
+from aggregator.runtime import Runtime
+from aggregator.settings import Settings, describe_settings
+from storage.fetches import FetchRecord
+from storage.sources import list_sources
+
+logger = logging.getLogger(__name__)
+
+
+def _settings_help() -> str:
+    lines = ["\b", "Settings (environment variables):"]
+    for name, _value, help_text in describe_settings(Settings.model_construct()):
+        lines.append(f"  {name}")
+        lines.append(f"      {help_text}")
+    return "\n".join(lines)
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"AGGREGATOR_{str(e['loc'][0]).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise click.ClickException(f"invalid settings: {problems}") from error
+
+
+@contextmanager
+def _runtime(settings: Settings) -> Iterator[Runtime]:
+    runtime = Runtime.build(settings)
+    try:
+        yield runtime
+    except AggregatorError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        runtime.close()
+
+
+@click.group(epilog=_settings_help())
+@click.version_option("0.1.0", prog_name="aggregator")
+@click.pass_context
+def cli(context: click.Context) -> None:
+    """News of European municipalities, regions and EU institutions:
+    crawled, stored and republished as a portal and feeds."""
+    settings = _load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    context.obj = settings
+
+
+@cli.command("settings")
+@click.pass_obj
+def show_settings(settings: Settings) -> None:
+    """Show every setting with its current value and what it does."""
+    table = Table("variable", "value", "what it does")
+    for row in describe_settings(settings):
+        table.add_row(*row)
+    Console().print(table)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Create or upgrade the database schema to the current version."""
+    with _runtime(settings) as runtime:
+        runtime.upgrade()
+    click.echo(f"Database at {settings.database_url} is up to date.")
+
+
+@cli.group()
+def sources() -> None:
+    """The registry of sources."""
+
+
+@sources.command("sync")
+@click.option(
+    "--file", "path", type=click.Path(path_type=Path), help="Registry to read."
+)
+@click.pass_obj
+def sources_sync(settings: Settings, path: Path | None) -> None:
+    """Add, update and retire sources to match sources.yaml."""
+    with _runtime(settings) as runtime:
+        runtime.require_schema()
+        report = runtime.sync_sources(path)
+    click.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.retired)} retired, {len(report.unchanged)} unchanged."
+    )
+
+
+@sources.command("list")
+@click.pass_obj
+def sources_list(settings: Settings) -> None:
+    """Show every source with its state and health."""
+    with _runtime(settings) as runtime:
+        runtime.require_schema()
+        with runtime.sessions() as session:
+            rows = list_sources(session)
+    table = Table("id", "kind", "country", "state", "items", "last fetch", "health")
+    for row in rows:
+        source = row.source
+        health = (
+            f"failing: {source.last_error_kind}"
+            if source.last_error
+            else ("ok" if source.last_success_at else "not fetched yet")
+        )
+        fetched = (
+            source.last_fetched_at.strftime("%Y-%m-%d %H:%M")
+            if source.last_fetched_at
+            else "never"
+        )
+        table.add_row(
+            source.id,
+            source.kind,
+            source.country or "EU",
+            source.state,
+            str(row.item_count),
+            fetched,
+            health,
+        )
+    Console().print(table)
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Crawl every active source.")
+@click.pass_obj
+def crawl(settings: Settings, everything: bool) -> None:
+    """Crawl the due sources once, now, with a progress bar and a summary."""
+    with _runtime(settings) as runtime:
+        runtime.require_schema()
+        if everything:
+            runtime.make_all_due()
+        total = len(runtime.due())
+        console = Console(stderr=True)
+        columns = (
+            TextColumn("crawling"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("", total=total)
+
+            def advance(record: FetchRecord) -> None:
+                bar.update(task, advance=1, description=record.source_id)
+
+            summary = asyncio.run(runtime.crawl(advance))
+    click.echo(f"Crawled {summary}.")
+    if summary.failed and summary.failed == summary.sources:
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_obj
+def web(settings: Settings) -> None:
+    """Serve the portal only (another process crawls)."""
+    from aggregator.service import serve_web
+
+    with _runtime(settings) as runtime:
+        runtime.require_schema()
+        serve_web(runtime)
+
+
+@cli.command()
+@click.option("--no-sync", is_flag=True, help="Do not sync sources.yaml at start.")
+@click.pass_obj
+def run(settings: Settings, no_sync: bool) -> None:
+    """Everything in one process: upgrade, sync, crawl on schedule, serve."""
+    from aggregator.service import run_all
+
+    with _runtime(settings) as runtime:
+        run_all(runtime, sync=not no_sync)
+
+
+@cli.command()
+@click.pass_obj
+def demo(settings: Settings) -> None:
+    """Run the portal on sample feeds this command serves on 127.0.0.1:8765."""
+    from aggregator.demo import demo_settings, serve_demo_feeds
+    from aggregator.service import run_all
+
+    settings = demo_settings(settings)
+    with serve_demo_feeds() as feeds_url, _runtime(settings) as runtime:
+        click.echo(f"Sample feeds served at {feeds_url}")
+        click.echo(f"Portal at {settings.base_url}")
+        run_all(runtime, sync=True)
+
+
+def main() -> None:
+    cli(prog_name="aggregator")

@@ -1,0 +1,117 @@
+"""Everything built once at start-up and handed down: the composition root."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from aggregator.clock import Clock, SystemClock
+from aggregator.crawler import Crawler
+from aggregator.errors import DatabaseError
+from aggregator.pipeline import CrawlSummary, Pipeline, Progress
+from aggregator.registry import load_registry
+from aggregator.settings import Settings
+from publisher.app import create_app
+from publisher.context import PortalConfig
+from storage.database import (
+    current_revision,
+    head_revision,
+    make_engine,
+    make_session_factory,
+    upgrade_database,
+)
+from storage.models import Source
+from storage.sources import SyncReport, due_sources, sync_sources
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        engine = make_engine(settings.database_url)
+        return cls(
+            settings, engine, make_session_factory(engine), clock or SystemClock()
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def upgrade(self) -> None:
+        try:
+            upgrade_database(self.engine)
+        except OperationalError as error:
+            raise DatabaseError(
+                f"cannot upgrade the database at {self.engine.url!r}: {error.orig}"
+            ) from error
+
+    def require_schema(self) -> None:
+        """Refuse to start on a database that ``db upgrade`` has not brought up."""
+        try:
+            revision = current_revision(self.engine)
+        except OperationalError as error:
+            raise DatabaseError(
+                f"cannot reach the database at {self.engine.url!r}: {error.orig}"
+            ) from error
+        if revision != head_revision():
+            raise DatabaseError(
+                f"the database is at revision {revision or 'none'}, the code needs "
+                f"{head_revision()}: run 'aggregator db upgrade'"
+            )
+
+    def sync_sources(self, path: Path | None = None) -> SyncReport:
+        """Make the sources table match the registry; all or nothing."""
+        specs = load_registry(path or self.settings.sources_file)
+        with self.sessions() as session:
+            report = sync_sources(
+                session, [spec.model_dump() for spec in specs], self.clock.now()
+            )
+            session.commit()
+        logger.info(
+            "Sources synced",
+            extra={
+                "added": len(report.added),
+                "updated": len(report.updated),
+                "retired": len(report.retired),
+                "unchanged": len(report.unchanged),
+            },
+        )
+        return report
+
+    def make_all_due(self) -> None:
+        with self.sessions() as session:
+            session.execute(
+                update(Source)
+                .where(Source.state == "active")
+                .values(next_fetch_at=self.clock.now())
+            )
+            session.commit()
+
+    async def crawl(self, progress: Progress | None = None) -> CrawlSummary:
+        """One crawl of the due sources, with a connection pool of its own."""
+        async with Crawler(self.settings) as crawler:
+            pipeline = Pipeline(self.settings, self.sessions, crawler, self.clock)
+            return await pipeline.crawl_due(progress)
+
+    def portal_config(self) -> PortalConfig:
+        return PortalConfig(base_url=self.settings.base_url)
+
+    def web_app(self) -> FastAPI:
+        return create_app(self.portal_config(), self.sessions)
+
+    def due(self) -> list[str]:
+        """Ids of the sources a crawl now would fetch."""
+        with self.sessions() as session:
+            return [source.id for source in due_sources(session, self.clock.now())]

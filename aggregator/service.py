@@ -1,0 +1,43 @@
+"""Long-running processes: the web app alone, or everything in one process."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from aggregator.runtime import Runtime
+from aggregator.scheduler import CrawlScheduler
+
+logger = logging.getLogger(__name__)
+
+
+def serve_web(runtime: Runtime) -> None:
+    """Serve the portal with uvicorn until interrupted."""
+    settings = runtime.settings
+    config = uvicorn.Config(
+        runtime.web_app(),
+        host=settings.listen_host,
+        port=settings.listen_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+    logger.info("Portal listening", extra={"url": f"http://{settings.listen}/"})
+    uvicorn.Server(config).run()
+
+
+def run_all(runtime: Runtime, sync: bool = True) -> None:
+    """Upgrade the schema, sync the registry, crawl now and on schedule, serve."""
+    runtime.upgrade()
+    if sync:
+        runtime.sync_sources()
+
+    scheduler = CrawlScheduler(
+        runtime.crawl, runtime.settings.tick_seconds, first_run=runtime.clock.now()
+    )
+    scheduler.start()
+    try:
+        serve_web(runtime)
+    finally:
+        scheduler.shutdown()

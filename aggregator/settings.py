@@ -1,0 +1,122 @@
+"""Runtime settings, read once from ``AGGREGATOR_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, each with a default and a help line.
+
+    The help line is the field's description; ``aggregator settings`` prints
+    them all with their current values.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="AGGREGATOR_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///var/aggregator.db",
+        description="SQLAlchemy URL of the database (sqlite:///path or "
+        "postgresql+psycopg://user@host/db).",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public address of the portal, used in feeds and e-mails.",
+    )
+    listen: str = Field(
+        "127.0.0.1:8000", description="host:port where the web app listens."
+    )
+    secret_key: str = Field(
+        "",
+        description="Secret for signed links and sessions; set a long random "
+        "value in production.",
+        repr=False,
+    )
+    smtp_url: str = Field(
+        "smtp://127.0.0.1:25",
+        description="Mail server as smtp:// or smtps://, user and password in the URL.",
+        repr=False,
+    )
+    allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated hosts or networks the crawler may reach "
+        "although they are private (e.g. 127.0.0.1 for a demo).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log output: key=value text or one JSON object a line."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level of log messages written."
+    )
+    sources_file: Path = Field(
+        Path("sources.yaml"), description="Registry of sources that sync reads."
+    )
+    tick_seconds: int = Field(
+        60, ge=1, description="How often the scheduler looks for due sources."
+    )
+    poll_interval_minutes: int = Field(
+        60,
+        ge=5,
+        le=10080,
+        description="How often a source is fetched unless it sets its own.",
+    )
+    fetch_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest a single fetch may take in total."
+    )
+    max_body_bytes: int = Field(
+        5_000_000, ge=1024, description="Largest response body read, decompressed."
+    )
+    max_concurrency: int = Field(
+        16, ge=1, description="Fetches in flight at once across all hosts."
+    )
+    contact_url: str = Field(
+        "https://github.com/municipal-news-aggregator",
+        description="Where site owners learn about the crawler; sent in the "
+        "User-Agent.",
+    )
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def check_listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8000")
+        return value
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def user_agent(self) -> str:
+        return f"MunicipalNewsAggregator/0.1 (+{self.contact_url})"
+
+
+def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
+    """Return (environment variable, current value, help) for every setting."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if not field.repr and value:
+            shown = "(set)"
+        elif isinstance(value, list):
+            shown = ",".join(str(part) for part in value)
+        else:
+            shown = str(value)
+        rows.append((f"AGGREGATOR_{name.upper()}", shown, field.description or ""))
+    return rows

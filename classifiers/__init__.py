@@ -1,0 +1,1 @@
+"""Regions and topics of an item, with the data they need (gazetteer, taxonomy)."""

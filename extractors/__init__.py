@@ -1,0 +1,1 @@
+"""Raw bytes to clean entries: feeds, press-release pages, text, language, URLs."""

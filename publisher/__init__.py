@@ -1,0 +1,1 @@
+"""Everything a person sees: the web app, feeds and their templates."""

@@ -1,0 +1,34 @@
+"""What every request handler of the portal needs, set once on the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    """The settings the portal uses, handed in by the conductor."""
+
+    base_url: str
+    site_title: str = "European municipalities news"
+    page_size: int = 30
+    feed_size: int = 50
+
+    def absolute(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+
+@dataclass(frozen=True)
+class PortalContext:
+    config: PortalConfig
+    sessions: sessionmaker[Session]
+    templates: Jinja2Templates
+
+
+def portal(request: Request) -> PortalContext:
+    context: PortalContext = request.app.state.portal
+    return context

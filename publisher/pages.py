@@ -1,0 +1,63 @@
+"""Portal pages: the latest news, the sources and their health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import text
+
+from publisher.context import PortalContext, portal
+from storage.items import Cursor, latest_items, next_cursor
+from storage.sources import list_sources
+
+router = APIRouter()
+
+Context = Annotated[PortalContext, Depends(portal)]
+
+
+@router.get("/", response_class=HTMLResponse, name="home")
+def home(
+    request: Request,
+    context: Context,
+    before: Annotated[str | None, Query(max_length=40)] = None,
+    lang: Annotated[str | None, Query(pattern="^[a-z]{2,3}$")] = None,
+) -> Response:
+    cursor = None
+    if before is not None:
+        cursor = Cursor.decode(before)
+        if cursor is None:
+            raise HTTPException(400, "The page address is damaged; start again at /")
+
+    size = context.config.page_size
+    with context.sessions() as session:
+        items = latest_items(session, size, before=cursor, language=lang)
+    following = next_cursor(items, size)
+    return context.templates.TemplateResponse(
+        request,
+        "home.html",
+        {
+            "items": items,
+            "next_cursor": following.encode() if following else None,
+            "lang": lang,
+            "first_page": cursor is None,
+        },
+    )
+
+
+@router.get("/sources", response_class=HTMLResponse, name="sources")
+def sources(request: Request, context: Context) -> Response:
+    with context.sessions() as session:
+        rows = list_sources(session)
+    return context.templates.TemplateResponse(request, "sources.html", {"rows": rows})
+
+
+@router.get("/healthz", name="health")
+def health(context: Context) -> Response:
+    try:
+        with context.sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as error:  # any database failure means "not healthy"
+        return JSONResponse({"status": "error", "database": str(error)}, 503)
+    return JSONResponse({"status": "ok"})

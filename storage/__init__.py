@@ -1,0 +1,1 @@
+"""The SQLAlchemy models, sessions, queries and Alembic migrations."""

@@ -1,0 +1,134 @@
+"""Queries on items: saving entries without duplicates, reading the latest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session, joinedload
+
+from extractors.entry import Entry
+from storage.models import Item
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    new: int
+    updated: int
+
+
+def save_entries(
+    session: Session, source_id: str, entries: Sequence[Entry], now: datetime
+) -> SaveResult:
+    """Store ``entries`` of one source as items.
+
+    An entry seen before (same key within the source) updates its item when
+    what a reader sees changed and records when; otherwise it is left alone.
+    The caller commits.
+    """
+    by_key: dict[str, Entry] = {}
+    for entry in entries:
+        # A feed listing one entry twice keeps the first, as readers saw it.
+        by_key.setdefault(entry.key, entry)
+    if not by_key:
+        return SaveResult(0, 0)
+
+    existing = {
+        item.entry_key: item
+        for item in session.scalars(
+            select(Item).where(
+                Item.source_id == source_id, Item.entry_key.in_(list(by_key))
+            )
+        )
+    }
+
+    new = updated = 0
+    for key, entry in by_key.items():
+        item = existing.get(key)
+        if item is None:
+            session.add(_new_item(source_id, key, entry, now))
+            new += 1
+        elif item.content_hash != entry.content_hash:
+            _apply(item, entry, now)
+            item.changed_at = now
+            updated += 1
+    return SaveResult(new, updated)
+
+
+def _new_item(source_id: str, key: str, entry: Entry, now: datetime) -> Item:
+    item = Item(source_id=source_id, entry_key=key, first_seen_at=now)
+    _apply(item, entry, now)
+    return item
+
+
+def _apply(item: Item, entry: Entry, now: datetime) -> None:
+    item.guid = entry.guid or None
+    item.url = entry.link
+    item.title = entry.title
+    item.summary = entry.summary
+    item.content_html = entry.content_html
+    item.authors = list(entry.authors)
+    item.categories = list(entry.categories)
+    item.image_url = entry.image or None
+    item.language = entry.language or None
+    item.entry_updated_at = entry.updated
+    item.content_hash = entry.content_hash
+
+    # A missing date is the time the portal first saw the entry; a date in the
+    # future (a wrong clock or time zone at the source) would pin the item on
+    # top of every page, so it is clamped to now.
+    published = entry.published or item.first_seen_at or now
+    item.published_at = min(published, now)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a newest-first list that new arrivals do not shift."""
+
+    published_at: datetime
+    item_id: int
+
+    def encode(self) -> str:
+        return f"{int(self.published_at.timestamp() * 1_000_000)}-{self.item_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor | None:
+        stamp, _, item_id = text.partition("-")
+        if not stamp.isdigit() or not item_id.isdigit():
+            return None
+        moment = datetime.fromtimestamp(int(stamp) / 1_000_000, tz=UTC)
+        return cls(moment, int(item_id))
+
+
+def latest_items(
+    session: Session,
+    limit: int = 50,
+    before: Cursor | None = None,
+    source_id: str | None = None,
+    language: str | None = None,
+) -> list[Item]:
+    """The newest items first, each with its source loaded."""
+    query = (
+        select(Item)
+        .options(joinedload(Item.source))
+        .order_by(Item.published_at.desc(), Item.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(
+            tuple_(Item.published_at, Item.id) < (before.published_at, before.item_id)
+        )
+    if source_id is not None:
+        query = query.where(Item.source_id == source_id)
+    if language is not None:
+        query = query.where(Item.language == language)
+    return list(session.scalars(query))
+
+
+def next_cursor(items: Sequence[Item], limit: int) -> Cursor | None:
+    if len(items) < limit:
+        return None
+    last = items[-1]
+    return Cursor(last.published_at, last.id)

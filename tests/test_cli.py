@@ -1,0 +1,136 @@
+"""The command line: settings, schema, sources and a crawl with its summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from aggregator.cli import cli
+from aggregator.logs import JsonFormatter, TextFormatter
+from aggregator.settings import Settings
+from tests.conftest import Site
+
+REGISTRY = """\
+sources:
+  - id: musterhausen
+    name: Stadt Musterhausen
+    kind: feed
+    url: {url}
+    publisher: municipality
+    country: DE
+    languages: [de]
+"""
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch) -> dict[str, str]:
+    values = {
+        "AGGREGATOR_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "AGGREGATOR_SOURCES_FILE": str(tmp_path / "sources.yaml"),
+        "AGGREGATOR_ALLOW_HOSTS": "127.0.0.1",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def _run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_help_lists_every_setting_with_its_help():
+    result = _run("--help")
+
+    assert result.exit_code == 0
+    for name in Settings.model_fields:
+        assert f"AGGREGATOR_{name.upper()}" in result.output
+    assert "Secret for signed links" in result.output
+
+
+def test_settings_command_shows_values_but_hides_secrets(monkeypatch):
+    monkeypatch.setenv("AGGREGATOR_SECRET_KEY", "very-secret-value")
+    monkeypatch.setenv("AGGREGATOR_ALLOW_HOSTS", "127.0.0.1, 10.0.0.0/8")
+
+    result = CliRunner().invoke(cli, ["settings"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0
+    assert "very-secret-value" not in result.output
+    assert "127.0.0.1,10.0.0.0/8" in result.output
+
+
+def test_invalid_setting_is_refused_with_the_variable_name(monkeypatch):
+    monkeypatch.setenv("AGGREGATOR_LISTEN", "nowhere")
+
+    result = CliRunner().invoke(cli, ["settings"])
+
+    assert result.exit_code != 0
+    assert "AGGREGATOR_LISTEN" in result.output
+
+
+def test_commands_on_a_database_not_upgraded_say_what_to_run(env):
+    result = CliRunner().invoke(cli, ["sources", "list"])
+
+    assert result.exit_code != 0
+    assert "aggregator db upgrade" in result.output
+
+
+def test_upgrade_sync_list_and_crawl_print_their_results(env, site: Site):
+    url = site.serve_file("/feed.xml", "feeds/rss20.xml", "application/rss+xml")
+    with open(env["AGGREGATOR_SOURCES_FILE"], "w", encoding="utf-8") as registry:
+        registry.write(REGISTRY.format(url=url))
+
+    assert _run("db", "upgrade").exit_code == 0
+    synced = _run("sources", "sync")
+    crawled = _run("crawl")
+    listed = CliRunner().invoke(cli, ["sources", "list"], env={"COLUMNS": "200"})
+    again = _run("crawl")
+
+    assert "1 added, 0 updated, 0 retired, 0 unchanged." in synced.output
+    assert re.search(
+        r"^Crawled 1 sources: 1 fetched, 0 not modified, 0 failed; "
+        r"2 new items, 0 updated in \d+\.\d s\.$",
+        crawled.output,
+        re.MULTILINE,
+    )
+    assert "musterhausen" in listed.output and "ok" in listed.output
+    assert "Crawled 0 sources" in again.output
+
+
+def test_sync_of_a_broken_registry_exits_with_the_located_problem(env):
+    with open(env["AGGREGATOR_SOURCES_FILE"], "w", encoding="utf-8") as registry:
+        registry.write(REGISTRY.format(url="https://a.example/").replace("DE", "XX"))
+    _run("db", "upgrade")
+
+    result = CliRunner().invoke(cli, ["sources", "sync"])
+
+    assert result.exit_code == 1
+    assert "line 7, source 'musterhausen', field 'country'" in result.output
+    assert "nothing was changed" in result.output
+
+
+def _record(**extra: object) -> logging.LogRecord:
+    record = logging.makeLogRecord(
+        {"name": "aggregator.pipeline", "levelname": "WARNING", "msg": "Source failed"}
+    )
+    record.__dict__.update(extra)
+    return record
+
+
+def test_text_log_lines_carry_fields_as_key_value():
+    line = TextFormatter().format(_record(source_id="wien", error="timed out"))
+
+    assert line.endswith(
+        'aggregator.pipeline: Source failed source_id=wien error="timed out"'
+    )
+
+
+def test_json_log_lines_are_one_object_with_the_fields():
+    line = JsonFormatter().format(_record(source_id="wien", status=503))
+
+    entry = json.loads(line)
+    assert entry["message"] == "Source failed"
+    assert (entry["source_id"], entry["status"]) == ("wien", 503)
