@@ -218,10 +218,12 @@ def test_press_release_page_source_becomes_items(runtime, site):
     listing = """<!doctype html><html lang="cs"><body>
       <nav><a href="/">Úvod</a> <a href="/kontakt">Kontakt a úřední hodiny</a></nav>
       <main><h1>Tiskové zprávy</h1><ul>
-        <li><h2><a href="/zpravy/oprava-mostu">Oprava mostu přes Svratku začne v březnu</a></h2>
+        <li><h2><a href="/zpravy/oprava-mostu">
+            Oprava mostu přes Svratku začne v březnu</a></h2>
             <time datetime="2026-11-02T08:00:00Z">2. 11. 2026</time>
             <p>Most bude po dobu oprav uzavřen pro automobily.</p></li>
-        <li><h2><a href="/zpravy/nova-knihovna">Nová pobočka knihovny otevírá v Líšni</a></h2>
+        <li><h2><a href="/zpravy/nova-knihovna">
+            Nová pobočka knihovny otevírá v Líšni</a></h2>
             <time datetime="2026-11-01T09:00:00Z">1. 11. 2026</time>
             <p>Pobočka nabídne studovnu a dětské oddělení.</p></li>
       </ul></main></body></html>"""
