@@ -24,7 +24,12 @@ def serve_web(runtime: Runtime) -> None:
         proxy_headers=True,
     )
     logger.info("Portal listening", extra={"url": f"http://{settings.listen}/"})
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        # uvicorn re-raises the Ctrl-C it already handled; stopping on
+        # request is a clean exit, not an error.
+        logger.info("Stopped on request")
 
 
 def run_all(runtime: Runtime, sync: bool = True) -> None:
