@@ -1,23 +1,33 @@
-"""Fetching a source's bytes over HTTP: one pooled client, bounded and careful."""
+"""Fetching a source's bytes over HTTP: one pooled client, polite and careful.
+
+Every fetch passes, in order: the scheme check, robots.txt of the host, the
+host's politeness gate, the address guard inside the connection, and the
+limits on time, size and redirects. Each way to fail is a ``FetchError``
+with a ``kind`` the source's health records.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import socket
 import ssl
 import time
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from aggregator.addresses import AddressGuard, guarded_transport
 from aggregator.errors import FetchError
+from aggregator.politeness import HostGate
+from aggregator.robots import RobotsCache
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
+REDIRECTS = {301, 302, 303, 307, 308}
+PERMANENT = {301, 308}
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
@@ -33,6 +43,9 @@ class FetchResult:
     headers: dict[str, str]
     body: bytes
     elapsed_ms: int
+    # The last address of a chain of permanent redirects, when every hop of
+    # the chain was permanent; the source may move there.
+    moved_to: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -40,33 +53,33 @@ class FetchResult:
 
 
 class Crawler:
-    """Fetches URLs with timeouts, a body cap, a redirect cap and address rules.
+    """Fetches URLs for a whole crawl: one connection pool, shared limits.
 
-    One instance holds one connection pool for a whole crawl; close it with
-    ``aclose`` or use it as an async context manager.
+    Close it with ``aclose`` or use it as an async context manager.
     """
 
     def __init__(
         self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self._settings = settings
-        self._allowed = _parse_allow_rules(settings.allow_hosts)
         self._limit = asyncio.Semaphore(settings.max_concurrency)
-        timeout = httpx.Timeout(
-            settings.fetch_timeout_seconds,
-            connect=min(10.0, settings.fetch_timeout_seconds),
+        self._gate = HostGate(settings.host_concurrency, settings.host_gap_seconds)
+        self._robots = RobotsCache(self._fetch_robots, settings.robots_cache_seconds)
+        limits = httpx.Limits(
+            max_connections=settings.max_concurrency,
+            # Every pooled connection is re-checked on each request, so a
+            # large idle pool costs CPU on every fetch.
+            max_keepalive_connections=min(16, settings.max_concurrency),
         )
         self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=timeout,
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
-            headers={"User-Agent": settings.user_agent, "Accept": ACCEPT},
-            limits=httpx.Limits(
-                max_connections=settings.max_concurrency,
-                max_keepalive_connections=min(16, settings.max_concurrency),
+            transport=transport
+            or guarded_transport(AddressGuard(settings.allow_hosts), limits),
+            timeout=httpx.Timeout(
+                settings.fetch_timeout_seconds,
+                connect=min(10.0, settings.fetch_timeout_seconds),
             ),
-            event_hooks={"request": [self._check_request]},
+            follow_redirects=False,
+            headers={"User-Agent": settings.user_agent, "Accept": ACCEPT},
         )
 
     async def __aenter__(self) -> Crawler:
@@ -83,8 +96,8 @@ class Crawler:
     ) -> FetchResult:
         """GET ``url``, conditionally when validators are known.
 
-        Raises ``FetchError`` with a ``kind`` for every way a fetch can fail,
-        including an HTTP error status.
+        Raises ``FetchError`` for every way a fetch can fail, an HTTP error
+        status included (with ``retry_after`` where the server gave one).
         """
         headers = {}
         if etag:
@@ -95,8 +108,15 @@ class Crawler:
         started = time.monotonic()
         async with self._limit:
             try:
-                result = await asyncio.wait_for(
-                    self._get(url, headers), self._settings.fetch_timeout_seconds
+                (
+                    status,
+                    final_url,
+                    response_headers,
+                    body,
+                    moved_to,
+                ) = await asyncio.wait_for(
+                    self._follow(url, headers),
+                    self._settings.fetch_timeout_seconds,
                 )
             except TimeoutError as error:
                 raise FetchError(
@@ -106,7 +126,6 @@ class Crawler:
                     url=url,
                 ) from error
         elapsed_ms = int((time.monotonic() - started) * 1000)
-        status, final_url, response_headers, body = result
 
         if status >= 400:
             raise FetchError(
@@ -114,38 +133,82 @@ class Crawler:
                 f"the server answered HTTP {status}",
                 url=url,
                 status=status,
+                headers=response_headers,
             )
-        return FetchResult(final_url, status, response_headers, body, elapsed_ms)
+        return FetchResult(
+            final_url, status, response_headers, body, elapsed_ms, moved_to
+        )
+
+    async def _follow(
+        self, url: str, headers: dict[str, str]
+    ) -> tuple[int, str, dict[str, str], bytes, str | None]:
+        # Redirects are followed here rather than by httpx, so that each hop
+        # meets robots.txt, the politeness gate and the loop check.
+        seen = {url}
+        permanent = True
+        for _hop in range(MAX_REDIRECTS + 1):
+            status, response_headers, body = await self._get(url, headers)
+            if status not in REDIRECTS:
+                moved_to = url if permanent and len(seen) > 1 else None
+                return status, url, response_headers, body, moved_to
+
+            location = response_headers.get("location", "")
+            if not location:
+                raise FetchError(
+                    "http_status", f"HTTP {status} without a Location", url=url
+                )
+            permanent = permanent and status in PERMANENT
+            url = urljoin(url, location.strip())
+            if url in seen:
+                raise FetchError("redirects", f"redirect loop back to {url}", url=url)
+            seen.add(url)
+        raise FetchError("redirects", f"more than {MAX_REDIRECTS} redirects", url=url)
 
     async def _get(
         self, url: str, headers: dict[str, str]
-    ) -> tuple[int, str, dict[str, str], bytes]:
+    ) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("bad_url", "only http(s) addresses are fetched", url=url)
+
+        origin = f"{parts.scheme}://{parts.netloc.lower()}"
+        rules = await self._robots.rules_for(origin)
+        if not rules.allows(url, self._settings.user_agent):
+            raise FetchError(
+                "robots",
+                rules.unreachable or "robots.txt of the site disallows this address",
+                url=url,
+            )
+
+        delay = rules.crawl_delay(self._settings.user_agent)
+        async with self._gate.slot(parts.hostname, delay):
+            return await self._request(url, headers)
+
+    async def _fetch_robots(self, url: str) -> tuple[int, bytes]:
+        host = urlsplit(url).hostname or ""
+        async with self._gate.slot(host):
+            status, _headers, body = await self._request(url, {}, read_errors=True)
+        return status, body
+
+    async def _request(
+        self, url: str, headers: dict[str, str], read_errors: bool = False
+    ) -> tuple[int, dict[str, str], bytes]:
         try:
             async with self._client.stream("GET", url, headers=headers) as response:
                 body = b""
-                if response.status_code < 300:
+                if response.status_code < 300 or read_errors:
                     body = await self._read_capped(response, url)
-                return (
-                    response.status_code,
-                    str(response.url),
-                    dict(response.headers),
-                    body,
-                )
-        except FetchError:
+                return response.status_code, dict(response.headers), body
+        except FetchError as error:
+            if error.url.startswith("//"):
+                # Raised inside the connection, which knows only the host.
+                raise FetchError(error.kind, str(error), url=url) from error
             raise
-        except httpx.TooManyRedirects as error:
-            raise FetchError(
-                "redirects", f"more than {MAX_REDIRECTS} redirects", url=url
-            ) from error
         except httpx.TimeoutException as error:
             raise FetchError(
                 "timeout", f"timed out ({type(error).__name__})", url=url
             ) from error
-        except httpx.UnsupportedProtocol as error:
-            raise FetchError(
-                "bad_url", "only http and https are fetched", url=url
-            ) from error
-        except httpx.InvalidURL as error:
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
             raise FetchError(
                 "bad_url", f"not a valid address: {error}", url=url
             ) from error
@@ -161,14 +224,12 @@ class Crawler:
         # stopped as soon as it grows past the limit.
         cap = self._settings.max_body_bytes
         declared = response.headers.get("Content-Length", "")
-        if (
-            declared.isdigit()
-            and int(declared) > cap
-            and not response.headers.get("Content-Encoding")
-        ):
+        encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+        if declared.isdigit() and int(declared) > cap and not encoded:
             raise FetchError(
                 "too_large", f"body of {declared} bytes exceeds {cap}", url=url
             )
+
         chunks = bytearray()
         async for chunk in response.aiter_bytes():
             chunks.extend(chunk)
@@ -178,66 +239,10 @@ class Crawler:
                 )
         return bytes(chunks)
 
-    async def _check_request(self, request: httpx.Request) -> None:
-        # Runs for the first request and for every redirect it follows.
-        url = str(request.url)
-        if request.url.scheme not in ("http", "https"):
-            raise FetchError("bad_url", "only http and https are fetched", url=url)
-        host = request.url.host
-        port = request.url.port or (443 if request.url.scheme == "https" else 80)
-        await self._check_host(host, port, url)
-
-    async def _check_host(self, host: str, port: int, url: str) -> None:
-        # Limitation: the address checked here comes from a lookup of its own,
-        # not from the connection, so a host that re-resolves to a private
-        # address between the two (DNS rebinding) is not yet refused.
-        if self._is_allowed_name(host):
-            return
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-        except socket.gaierror as error:
-            raise FetchError(
-                "dns", f"cannot resolve {host}: {error.strerror}", url=url
-            ) from error
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global and not self._is_allowed_address(address):
-                raise FetchError(
-                    "refused_address",
-                    f"{host} resolves to the non-public address {address}; "
-                    "add it to AGGREGATOR_ALLOW_HOSTS to crawl it",
-                    url=url,
-                )
-
-    def _is_allowed_name(self, host: str) -> bool:
-        return host.lower() in self._allowed[0]
-
-    def _is_allowed_address(
-        self, address: ipaddress.IPv4Address | ipaddress.IPv6Address
-    ) -> bool:
-        return any(address in network for network in self._allowed[1])
-
-
-def _parse_allow_rules(
-    rules: list[str],
-) -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
-    names: set[str] = set()
-    networks = []
-    for rule in rules:
-        try:
-            networks.append(ipaddress.ip_network(rule, strict=False))
-        except ValueError:
-            names.add(rule.lower())
-    return names, networks
-
 
 def _transport_error(error: httpx.TransportError, url: str) -> FetchError:
     cause = error.__context__ or error.__cause__
     text = str(error) or type(error).__name__
     if isinstance(cause, ssl.SSLError) or "SSL" in text or "CERTIFICATE" in text:
         return FetchError("tls", f"TLS failed: {text}", url=url)
-    if isinstance(cause, socket.gaierror) or "Name or service not known" in text:
-        return FetchError("dns", f"cannot resolve the host: {text}", url=url)
     return FetchError("connection", f"connection failed: {text}", url=url)

@@ -53,7 +53,11 @@ class RegistryError(AggregatorError):
 
 class FetchError(AggregatorError):
     """A fetch failed. ``kind`` is one of timeout, dns, tls, connection,
-    http_status, too_large, redirects, refused_address, bad_url."""
+    http_status, too_large, redirects, refused_address, bad_url, robots.
+
+    ``headers`` are the response's, when there was one: a 429 or 503 says in
+    Retry-After when to come back.
+    """
 
     def __init__(
         self,
@@ -62,11 +66,13 @@ class FetchError(AggregatorError):
         *,
         url: str,
         status: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.url = url
         self.status = status
+        self.headers = headers or {}
 
 
 class DatabaseError(AggregatorError):

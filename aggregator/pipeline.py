@@ -1,5 +1,5 @@
-"""One crawl: due sources are fetched, parsed and stored, one after another
-in short steps, each source on its own so that one failure stops nothing else.
+"""One crawl: due sources are fetched, parsed and stored, each source on its
+own, so that one failure stops nothing else.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from aggregator import polling
 from aggregator.clock import Clock
 from aggregator.crawler import Crawler, FetchResult
 from aggregator.errors import FetchError
@@ -22,8 +24,8 @@ from extractors.entry import Entry
 from extractors.errors import ExtractionError
 from extractors.feeds import parse_feed
 from extractors.pages import parse_listing
-from storage.fetches import FetchRecord, backoff, record_fetch
-from storage.items import save_entries
+from storage.fetches import FetchRecord, HealthChange, record_fetch
+from storage.items import publication_times, save_entries
 from storage.models import Source
 from storage.sources import due_sources
 
@@ -42,6 +44,7 @@ class SourceRef:
     consecutive_failures: int
     etag: str | None
     last_modified: str | None
+    fetched_before: bool
 
     @classmethod
     def of(cls, source: Source) -> SourceRef:
@@ -54,6 +57,7 @@ class SourceRef:
             consecutive_failures=source.consecutive_failures,
             etag=source.etag,
             last_modified=source.last_modified,
+            fetched_before=source.last_success_at is not None,
         )
 
 
@@ -92,7 +96,7 @@ Progress = Callable[[FetchRecord], None]
 
 
 class Pipeline:
-    """Runs crawls: built once at start-up with everything it needs."""
+    """Runs crawls: built once per crawl with everything it needs."""
 
     def __init__(
         self,
@@ -100,11 +104,14 @@ class Pipeline:
         sessions: sessionmaker[Session],
         crawler: Crawler,
         clock: Clock,
+        rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._crawler = crawler
         self._clock = clock
+        self._rng = rng or random.Random()
+        self._default_interval = timedelta(minutes=settings.poll_interval_minutes)
 
     def due(self) -> list[SourceRef]:
         with self._sessions() as session:
@@ -146,91 +153,112 @@ class Pipeline:
         try:
             result = await self._crawler.fetch(ref.url, ref.etag, ref.last_modified)
         except FetchError as error:
-            return self._fail(
-                ref, started_at, started, error.kind, str(error), error.status
-            )
+            return self._fail(ref, started_at, started, error)
 
         if result.not_modified:
+            # A 304 has no body to parse: only the validators and the
+            # server's freshness hint are worth keeping.
             record = FetchRecord(
                 ref.id, ref.url, started_at, result.elapsed_ms, "not_modified",
                 status=304, etag=result.headers.get("etag", ref.etag),
                 last_modified=result.headers.get("last-modified", ref.last_modified),
+                moved_to=result.moved_to,
             )  # fmt: skip
-            self._store(record, self._next_fetch(ref, record, None))
+            self._store_success(ref, record, result, ttl=None)
             return record
 
         try:
             entries, ttl = await asyncio.to_thread(_extract, ref, result)
         except ExtractionError as error:
-            return self._fail(
-                ref, started_at, started, error.kind, str(error), result.status
-            )
+            failure = FetchError(error.kind, str(error), url=ref.url, status=200)
+            return self._fail(ref, started_at, started, failure)
 
-        now = self._clock.now()
         with self._sessions() as session:
-            saved = save_entries(session, ref.id, entries, now)
+            saved = save_entries(
+                session, ref.id, entries, self._clock.now(), not ref.fetched_before
+            )
             record = FetchRecord(
                 ref.id, ref.url, started_at, _elapsed_ms(started), "ok",
                 status=result.status, entries_found=len(entries),
                 items_new=saved.new, items_updated=saved.updated,
                 etag=result.headers.get("etag"),
                 last_modified=result.headers.get("last-modified"),
+                moved_to=result.moved_to,
             )  # fmt: skip
-            record_fetch(session, record, self._next_fetch(ref, record, ttl))
-            session.commit()
-
-        logger.debug(
-            "Source crawled",
-            extra={"source_id": ref.id, "url": ref.url, "items_new": saved.new},
-        )
+            self._store_success(ref, record, result, ttl, session)
         return record
 
-    def _fail(
+    def _store_success(
         self,
         ref: SourceRef,
-        started_at: datetime,
-        started: float,
-        kind: str,
-        message: str,
-        status: int | None,
+        record: FetchRecord,
+        result: FetchResult,
+        ttl: int | None,
+        session: Session | None = None,
+    ) -> None:
+        with session or self._sessions() as active:
+            now = self._clock.now()
+            hints = [polling.cache_lifetime(result.headers, now)]
+            if ttl:
+                hints.append(timedelta(minutes=ttl))
+            hint = max((h for h in hints if h is not None), default=None)
+            interval = polling.next_interval(
+                ref.poll_interval,
+                publication_times(active, ref.id),
+                self._default_interval,
+                hint,
+            )
+            change = record_fetch(active, record, now + interval)
+            active.commit()
+        self._log_change(ref, change)
+
+    def _fail(
+        self, ref: SourceRef, started_at: datetime, started: float, error: FetchError
     ) -> FetchRecord:
         record = FetchRecord(
             ref.id, ref.url, started_at, _elapsed_ms(started), "error",
-            status=status, error_kind=kind, error=message,
+            status=error.status, error_kind=error.kind, error=str(error),
         )  # fmt: skip
-        retry_at = self._next_fetch(ref, record, None)
-        self._store(record, retry_at)
+        now = self._clock.now()
+        wait = None
+        if error.status in (429, 503):
+            wait = polling.retry_after(error.headers, now)
+        if wait is None:
+            interval = timedelta(
+                minutes=ref.poll_interval or self._settings.poll_interval_minutes
+            )
+            wait = polling.backoff(ref.consecutive_failures + 1, interval, self._rng)
+
+        with self._sessions() as session:
+            change = record_fetch(session, record, now + wait, gone=error.status == 410)
+            session.commit()
         logger.warning(
             "Source failed; it will be retried later",
             extra={
                 "source_id": ref.id,
                 "url": ref.url,
-                "error_kind": kind,
-                "error": message,
-                "status": status,
+                "error_kind": error.kind,
+                "error": str(error),
+                "status": error.status,
                 "failures": ref.consecutive_failures + 1,
-                "retry_at": retry_at.isoformat(),
+                "retry_at": (now + wait).isoformat(),
             },
         )
+        self._log_change(ref, change)
         return record
 
-    def _store(self, record: FetchRecord, next_fetch_at: datetime) -> None:
-        with self._sessions() as session:
-            record_fetch(session, record, next_fetch_at)
-            session.commit()
-
-    def _next_fetch(
-        self, ref: SourceRef, record: FetchRecord, hint_minutes: int | None
-    ) -> datetime:
-        interval = timedelta(
-            minutes=ref.poll_interval or self._settings.poll_interval_minutes
-        )
-        if record.outcome == "error":
-            return self._clock.now() + backoff(ref.consecutive_failures + 1, interval)
-        if hint_minutes:
-            # A feed's <ttl> asks readers not to come back sooner.
-            interval = max(interval, timedelta(minutes=hint_minutes))
-        return self._clock.now() + interval
+    def _log_change(self, ref: SourceRef, change: HealthChange) -> None:
+        if change.retired:
+            logger.warning(
+                "Source is gone (HTTP 410); it will not be fetched again until "
+                "sources.yaml gives it a new address",
+                extra={"source_id": ref.id, "url": ref.url},
+            )
+        if change.moved_from:
+            logger.warning(
+                "Source moved after repeated permanent redirects",
+                extra={"source_id": ref.id, "url": change.moved_from},
+            )
 
 
 def _extract(ref: SourceRef, result: FetchResult) -> tuple[list[Entry], int | None]:

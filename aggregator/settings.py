@@ -71,7 +71,19 @@ class Settings(BaseSettings):
         5_000_000, ge=1024, description="Largest response body read, decompressed."
     )
     max_concurrency: int = Field(
-        16, ge=1, description="Fetches in flight at once across all hosts."
+        64, ge=1, description="Fetches in flight at once across all hosts."
+    )
+    host_concurrency: int = Field(
+        2, ge=1, le=8, description="Fetches in flight at once to one host."
+    )
+    host_gap_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="Least time between the starts of two fetches from one host "
+        "(a longer Crawl-delay in robots.txt wins).",
+    )
+    robots_cache_seconds: int = Field(
+        6 * 3600, ge=60, description="How long a host's robots.txt is kept."
     )
     contact_url: str = Field(
         "https://github.com/municipal-news-aggregator",

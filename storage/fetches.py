@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import FetchLog, Source
+
+MOVES_NEEDED = 3
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,28 @@ class FetchRecord:
     items_updated: int = 0
     etag: str | None = None
     last_modified: str | None = None
+    moved_to: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthChange:
+    """What recording a fetch changed beyond the counters."""
+
+    moved_from: str | None = None
+    retired: bool = False
 
 
 def record_fetch(
-    session: Session, record: FetchRecord, next_fetch_at: datetime
-) -> None:
-    """Append to the fetch log and update the source's health. Caller commits."""
+    session: Session,
+    record: FetchRecord,
+    next_fetch_at: datetime,
+    gone: bool = False,
+) -> HealthChange:
+    """Append to the fetch log and update the source's health. Caller commits.
+
+    ``gone`` (HTTP 410) retires the source: the site says the feed will not
+    come back, so asking again only burdens it.
+    """
     session.add(
         FetchLog(
             source_id=record.source_id,
@@ -52,14 +70,21 @@ def record_fetch(
 
     source = session.get(Source, record.source_id)
     if source is None:
-        return
+        return HealthChange()
     source.last_fetched_at = record.started_at
     source.next_fetch_at = next_fetch_at
+
     if record.outcome == "error":
         source.last_error = record.error
         source.last_error_kind = record.error_kind
         source.consecutive_failures += 1
-        return
+        if gone:
+            source.state = "gone"
+            source.retired_at = record.started_at
+            source.state_reason = f"the server answered 410 Gone for {record.url}"
+            return HealthChange(retired=True)
+        return HealthChange()
+
     source.last_success_at = record.started_at
     source.last_error = None
     source.last_error_kind = None
@@ -67,6 +92,29 @@ def record_fetch(
     if record.etag is not None or record.last_modified is not None:
         source.etag = record.etag
         source.last_modified = record.last_modified
+    return _track_move(source, record.moved_to)
+
+
+def _track_move(source: Source, moved_to: str | None) -> HealthChange:
+    if moved_to is None or moved_to == source.url:
+        source.moved_to = None
+        source.moved_count = 0
+        return HealthChange()
+
+    if source.moved_to == moved_to:
+        source.moved_count += 1
+    else:
+        source.moved_to = moved_to
+        source.moved_count = 1
+    if source.moved_count < MOVES_NEEDED:
+        return HealthChange()
+
+    old = source.url
+    source.url = moved_to
+    source.moved_to = None
+    source.moved_count = 0
+    source.state_reason = f"moved from {old} after {MOVES_NEEDED} permanent redirects"
+    return HealthChange(moved_from=old)
 
 
 def recent_fetches(
@@ -81,10 +129,3 @@ def recent_fetches(
     if since is not None:
         query = query.where(FetchLog.started_at >= since)
     return list(session.scalars(query))
-
-
-def backoff(failures: int, interval: timedelta) -> timedelta:
-    """The wait after ``failures`` failures in a row: doubling, a day at most."""
-    if failures <= 0:
-        return interval
-    return min(interval * (2 ** min(failures - 1, 10)), timedelta(days=1))

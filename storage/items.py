@@ -20,13 +20,18 @@ class SaveResult:
 
 
 def save_entries(
-    session: Session, source_id: str, entries: Sequence[Entry], now: datetime
+    session: Session,
+    source_id: str,
+    entries: Sequence[Entry],
+    now: datetime,
+    backlog: bool = False,
 ) -> SaveResult:
     """Store ``entries`` of one source as items.
 
     An entry seen before (same key within the source) updates its item when
     what a reader sees changed and records when; otherwise it is left alone.
-    The caller commits.
+    ``backlog`` marks a source's first fetch, whose old items say nothing of
+    how quickly the portal picks up news. The caller commits.
     """
     by_key: dict[str, Entry] = {}
     for entry in entries:
@@ -48,7 +53,7 @@ def save_entries(
     for key, entry in by_key.items():
         item = existing.get(key)
         if item is None:
-            session.add(_new_item(source_id, key, entry, now))
+            session.add(_new_item(source_id, key, entry, now, backlog))
             new += 1
         elif item.content_hash != entry.content_hash:
             _apply(item, entry, now)
@@ -57,9 +62,14 @@ def save_entries(
     return SaveResult(new, updated)
 
 
-def _new_item(source_id: str, key: str, entry: Entry, now: datetime) -> Item:
+def _new_item(
+    source_id: str, key: str, entry: Entry, now: datetime, backlog: bool
+) -> Item:
     item = Item(source_id=source_id, entry_key=key, first_seen_at=now)
     _apply(item, entry, now)
+    item.date_known = entry.published is not None
+    if item.date_known and not backlog:
+        item.delay_seconds = int((now - item.published_at).total_seconds())
     return item
 
 
@@ -124,6 +134,19 @@ def latest_items(
         query = query.where(Item.source_id == source_id)
     if language is not None:
         query = query.where(Item.language == language)
+    return list(session.scalars(query))
+
+
+def publication_times(
+    session: Session, source_id: str, limit: int = 10
+) -> list[datetime]:
+    """When the source's latest dated items were published, newest first."""
+    query = (
+        select(Item.published_at)
+        .where(Item.source_id == source_id, Item.date_known.is_(True))
+        .order_by(Item.published_at.desc())
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 

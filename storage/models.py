@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -80,8 +81,8 @@ class Source(Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     poll_interval: Mapped[int | None] = mapped_column(Integer)
 
-    # active sources are crawled; retired ones left the registry but keep
-    # their items, so that links to those items keep working.
+    # active sources are crawled; retired ones left the registry and gone
+    # ones answered 410 Gone. Both keep their items, so links keep working.
     state: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -95,6 +96,16 @@ class Source(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     etag: Mapped[str | None] = mapped_column(String(500))
     last_modified: Mapped[str | None] = mapped_column(String(100))
+    # Why the source is in its state, when something other than the registry
+    # put it there (a 410 Gone, a move after permanent redirects).
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    # A permanent redirect seen on consecutive fetches: the URL moves once it
+    # has been seen three times, so that one misconfigured answer moves nothing.
+    moved_to: Mapped[str | None] = mapped_column(String(2000))
+    moved_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The address the registry gave, which ``url`` leaves after a move; a sync
+    # changes ``url`` only when the registry's address itself changes.
+    registry_url: Mapped[str | None] = mapped_column(String(2000))
 
     items: Mapped[list[Item]] = relationship(back_populates="source")
 
@@ -131,6 +142,7 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "entry_key"),
         Index("ix_items_published_at_id", "published_at", "id"),
+        Index("ix_items_source_id_published_at", "source_id", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -152,5 +164,10 @@ class Item(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # False when the source gave no date and published_at is the first sight.
+    date_known: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Seconds from publication to storage, for items that were new when the
+    # portal saw them: dated, and not part of a source's first backlog.
+    delay_seconds: Mapped[int | None] = mapped_column(Integer)
 
     source: Mapped[Source] = relationship(back_populates="items")

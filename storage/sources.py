@@ -61,6 +61,7 @@ def sync_sources(
                 Source(
                     id=source_id,
                     **values,
+                    registry_url=values["url"],
                     state="active",
                     created_at=now,
                     updated_at=now,
@@ -71,17 +72,26 @@ def sync_sources(
             report.added.append(source_id)
             continue
 
+        if values["url"] == source.registry_url:
+            # The crawler may have moved the source after permanent redirects;
+            # the registry's unchanged address does not move it back.
+            values["url"] = source.url
         changed = {k: v for k, v in values.items() if getattr(source, k) != v}
-        if source.state != "active":
+        # A source gone (HTTP 410) stays so until the registry gives it a new
+        # address; one that had left the registry comes back with it.
+        if source.state == "retired" or (source.state == "gone" and "url" in changed):
             source.state = "active"
+            source.state_reason = None
             source.retired_at = None
             source.next_fetch_at = now
+            source.consecutive_failures = 0
             changed["state"] = "active"
         if not changed:
             report.unchanged.append(source_id)
             continue
         if "url" in changed:
             # Validators of the old address mean nothing for the new one.
+            source.registry_url = values["url"]
             source.etag = None
             source.last_modified = None
             source.next_fetch_at = now
@@ -91,7 +101,7 @@ def sync_sources(
         report.updated.append(source_id)
 
     for source_id, source in known.items():
-        if source_id not in listed and source.state == "active":
+        if source_id not in listed and source.state in ("active", "gone"):
             source.state = "retired"
             source.retired_at = now
             source.updated_at = now

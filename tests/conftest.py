@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +26,8 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    # A body sent piece by piece, without a length, for slow or endless answers.
+    stream: Callable[[], Iterator[bytes]] | None = None
 
 
 class Site:
@@ -52,6 +54,15 @@ class Site:
     def serve_file(self, path: str, name: str, content_type: str) -> str:
         return self.serve(path, (FIXTURES / name).read_bytes(), content_type)
 
+    def serve_stream(
+        self, path: str, stream: Callable[[], Iterator[bytes]], content_type: str
+    ) -> str:
+        self.replies[path] = Reply(200, {"Content-Type": content_type}, b"", stream)
+        return self.url(path)
+
+    def requests_for(self, path: str) -> list[dict[str, str]]:
+        return [headers for seen, headers in self.requests if seen == path]
+
 
 def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -60,6 +71,13 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             site.requests.append((self.path, dict(self.headers)))
             reply = site.replies.get(self.path, Reply(404, {}, b"not found"))
+            if reply.stream is not None:
+                self._send_stream(reply)
+                return
+
+            etag = reply.headers.get("ETag")
+            if etag and self.headers.get("If-None-Match") == etag:
+                reply = Reply(304, {"ETag": etag})
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
@@ -67,6 +85,21 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
+
+        def _send_stream(self, reply: Reply) -> None:
+            assert reply.stream is not None
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for chunk in reply.stream():
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the crawler hung up, as it should on a hostile answer
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -135,6 +168,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         sources_file=tmp_path / "sources.yaml",
         base_url="http://portal.test",
         fetch_timeout_seconds=10,
+        host_gap_seconds=0,
     )
 
 

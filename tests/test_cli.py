@@ -32,6 +32,7 @@ def env(tmp_path, monkeypatch) -> dict[str, str]:
         "AGGREGATOR_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "AGGREGATOR_SOURCES_FILE": str(tmp_path / "sources.yaml"),
         "AGGREGATOR_ALLOW_HOSTS": "127.0.0.1",
+        "AGGREGATOR_HOST_GAP_SECONDS": "0",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

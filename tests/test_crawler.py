@@ -22,7 +22,9 @@ def _fetch(settings: Settings, url: str, **validators: str):
 
 @pytest.fixture
 def local() -> Settings:
-    return Settings(allow_hosts=["127.0.0.1"], max_body_bytes=10_000)
+    return Settings(
+        allow_hosts=["127.0.0.1"], max_body_bytes=10_000, host_gap_seconds=0
+    )
 
 
 def test_fetch_returns_body_status_and_headers(local, site):

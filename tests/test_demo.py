@@ -53,6 +53,7 @@ def test_demo_crawl_fills_the_portal_from_the_served_feeds(tmp_path):
         database_url=f"sqlite:///{tmp_path / 'demo.db'}",
         sources_file=tmp_path / "sources.yaml",
         allow_hosts=["127.0.0.1"],
+        host_gap_seconds=0,
     )
 
     with serve_demo_feeds(port):

@@ -65,6 +65,7 @@ sources:
         "AGGREGATOR_SOURCES_FILE": str(tmp_path / "sources.yaml"),
         "AGGREGATOR_ALLOW_HOSTS": "127.0.0.1",
         "AGGREGATOR_LISTEN": f"127.0.0.1:{port}",
+        "AGGREGATOR_HOST_GAP_SECONDS": "0",
     }
     process = subprocess.Popen(
         [sys.executable, "-c", "from aggregator.cli import main; main()", "run"],
