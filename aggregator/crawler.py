@@ -20,7 +20,7 @@ import httpx
 from aggregator.addresses import AddressGuard, guarded_transport
 from aggregator.errors import FetchError
 from aggregator.politeness import HostGate
-from aggregator.robots import RobotsCache
+from aggregator.robots import RobotsCache, RobotsStore
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,12 +59,17 @@ class Crawler:
     """
 
     def __init__(
-        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        robots: RobotsStore | None = None,
     ) -> None:
         self._settings = settings
         self._limit = asyncio.Semaphore(settings.max_concurrency)
         self._gate = HostGate(settings.host_concurrency, settings.host_gap_seconds)
-        self._robots = RobotsCache(self._fetch_robots, settings.robots_cache_seconds)
+        self._robots = RobotsCache(
+            self._fetch_robots, settings.robots_cache_seconds, store=robots
+        )
         limits = httpx.Limits(
             max_connections=settings.max_concurrency,
             # Every pooled connection is re-checked on each request, so a

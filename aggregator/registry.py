@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import soupsieve
 import yaml
 from pydantic import (
     BaseModel,
@@ -54,6 +55,9 @@ class SourceSpec(BaseModel):
     languages: list[str] = Field(min_length=1)
     poll_interval: int | None = Field(None, ge=5, le=10080)
     website: str | None = None
+    # Only for kind: page. A CSS selector matching the links to the releases
+    # on the listing page, for pages whose structure the heuristic misreads.
+    selector: str | None = Field(None, min_length=1, max_length=500)
 
     @field_validator("id")
     @classmethod
@@ -118,6 +122,25 @@ class SourceSpec(BaseModel):
                 "(ISO 639-1, e.g. de, fr, sv)"
             )
         return codes
+
+    @field_validator("selector")
+    @classmethod
+    def check_selector(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            soupsieve.compile(value)
+        except soupsieve.SelectorSyntaxError as error:
+            raise ValueError(
+                f"{value!r} is not a valid CSS selector: {error}"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def require_selector_on_pages(self) -> SourceSpec:
+        if self.selector is not None and self.kind != "page":
+            raise ValueError("selector is only for sources of kind: page")
+        return self
 
     @model_validator(mode="after")
     def require_country(self) -> SourceSpec:
@@ -218,6 +241,8 @@ def _problems(
             message = "is not a known field (check its spelling)"
         elif field is None and "country is required" in message:
             field = "country"
+        elif field is None and "selector is only" in message:
+            field = "selector"
         line = _line(fields[field][1]) if field in fields else _line(node)
         problems.append(RegistryProblem(message, line, source_id, field))
     return problems

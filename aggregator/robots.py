@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 MAX_ROBOTS_BYTES = 512 * 1024
 
 Fetch = Callable[[str], Awaitable[tuple[int, bytes]]]
+# Rules per origin with the moment they go stale. The conductor keeps one for
+# the life of the process, so that every crawl does not ask each host again.
+RobotsStore = dict[str, tuple[float, "RobotsRules"]]
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,12 @@ class RobotsCache:
         fetch: Fetch,
         lifetime: float,
         clock: Callable[[], float] = time.monotonic,
+        store: RobotsStore | None = None,
     ) -> None:
         self._fetch = fetch
         self._lifetime = lifetime
         self._clock = clock
-        self._rules: dict[str, tuple[float, RobotsRules]] = {}
+        self._rules: RobotsStore = {} if store is None else store
         self._loading: dict[str, asyncio.Lock] = {}
 
     async def rules_for(self, origin: str) -> RobotsRules:

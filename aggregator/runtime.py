@@ -16,6 +16,7 @@ from aggregator.crawler import Crawler
 from aggregator.errors import DatabaseError
 from aggregator.pipeline import CrawlSummary, Pipeline, Progress
 from aggregator.registry import load_registry
+from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
 from publisher.app import create_app
 from publisher.context import PortalConfig
@@ -38,6 +39,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
+    robots: RobotsStore = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
@@ -100,8 +102,12 @@ class Runtime:
             session.commit()
 
     async def crawl(self, progress: Progress | None = None) -> CrawlSummary:
-        """One crawl of the due sources, with a connection pool of its own."""
-        async with Crawler(self.settings) as crawler:
+        """One crawl of the due sources, with a connection pool of its own.
+
+        robots.txt rules outlive the crawl: they are kept for the settings'
+        lifetime across crawls, as RFC 9309 allows.
+        """
+        async with Crawler(self.settings, robots=self.robots) as crawler:
             pipeline = Pipeline(self.settings, self.sessions, crawler, self.clock)
             return await pipeline.crawl_due(progress)
 

@@ -80,6 +80,9 @@ class Source(Base):
     municipality: Mapped[str | None] = mapped_column(String(32))
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     poll_interval: Mapped[int | None] = mapped_column(Integer)
+    # CSS selector of the release links on a press-release listing page; when
+    # empty, the links are found from the page's structure.
+    selector: Mapped[str | None] = mapped_column(String(500))
 
     # active sources are crawled; retired ones left the registry and gone
     # ones answered 410 Gone. Both keep their items, so links keep working.

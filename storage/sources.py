@@ -25,6 +25,7 @@ REGISTRY_FIELDS = (
     "municipality",
     "languages",
     "poll_interval",
+    "selector",
 )
 
 

@@ -200,6 +200,8 @@ def test_robots_txt_disallow_is_honoured(town, site):
     site.serve("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain")
     site.serve_file("/private/feed.xml", "feeds/atom10.xml", "application/atom+xml")
     _point_hostile_at(town, site, "/private/feed.xml")
+    # The rules read by the first crawl expire, so the new ones are read.
+    town.robots.clear()
 
     _crawl_again(town)
 
@@ -296,3 +298,14 @@ def test_permanent_redirect_seen_three_times_moves_the_source(runtime, site):
     assert urls == [site.url("/old.xml")] * 2 + [site.url("/new.xml")]
     assert _hostile(runtime).url == site.url("/new.xml")
     assert "moved from" in _hostile(runtime).state_reason
+
+
+def test_robots_txt_is_kept_across_crawls(town, site):
+    site.serve("/robots.txt", "User-agent: *\nAllow: /\n", "text/plain")
+    asked_before = len(site.requests_for("/robots.txt"))
+
+    _crawl_again(town)
+    _crawl_again(town)
+
+    # Both sources share the host; its robots.txt was read by the first crawl.
+    assert len(site.requests_for("/robots.txt")) == asked_before

@@ -149,3 +149,35 @@ def test_broken_registry_changes_nothing_stored(runtime):
             (s.id, s.name, s.url, s.state) for s in session.scalars(select(Source))
         ]
     assert after == before
+
+
+def test_selector_of_a_page_source_is_kept():
+    text = GOOD.replace(
+        "    poll_interval: 30\n",
+        "    poll_interval: 30\n    selector: 'ul.press > li a.title'\n",
+    )
+
+    assert parse_registry(text)[1].selector == "ul.press > li a.title"
+
+
+def test_invalid_css_selector_is_refused_with_its_line():
+    text = GOOD.replace(
+        "    poll_interval: 30\n", "    poll_interval: 30\n    selector: 'ul >> [a'\n"
+    )
+
+    problems = _problems(text)
+
+    assert len(problems) == 1
+    assert problems[0].startswith("line 17, source 'eu-commission', field 'selector'")
+    assert "not a valid CSS selector" in problems[0]
+
+
+def test_selector_on_a_feed_source_is_refused():
+    text = GOOD.replace(
+        "    languages: [de]\n", "    languages: [de]\n    selector: a.title\n"
+    )
+
+    assert _problems(text) == [
+        "line 10, source 'wien', field 'selector': "
+        "selector is only for sources of kind: page"
+    ]
