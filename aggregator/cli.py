@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -20,6 +21,7 @@ from aggregator.logs import configure_logging
 from aggregator.runtime import Runtime
 from aggregator.settings import Settings, describe_settings
 from storage.fetches import FetchRecord
+from storage.health import SourceHealth, short_duration, source_health
 from storage.sources import list_sources
 
 logger = logging.getLogger(__name__)
@@ -113,34 +115,48 @@ def sources_sync(settings: Settings, path: Path | None) -> None:
 @sources.command("list")
 @click.pass_obj
 def sources_list(settings: Settings) -> None:
-    """Show every source with its state and health."""
+    """Show every source with its state and health.
+
+    Delays are from an item's published time to the moment it was stored,
+    median and 90th percentile over the last 30 days.
+    """
     with _runtime(settings) as runtime:
         runtime.require_schema()
         with runtime.sessions() as session:
             rows = list_sources(session)
-    table = Table("id", "kind", "country", "state", "items", "last fetch", "health")
+            health = source_health(session, runtime.clock.now())
+    table = Table(
+        "id", "kind", "country", "health", "items", "last fetch", "next fetch",
+        "delay median / p90", "late because",
+    )  # fmt: skip
     for row in rows:
         source = row.source
-        health = (
-            f"failing: {source.last_error_kind}"
-            if source.last_error
-            else ("ok" if source.last_success_at else "not fetched yet")
-        )
-        fetched = (
-            source.last_fetched_at.strftime("%Y-%m-%d %H:%M")
-            if source.last_fetched_at
-            else "never"
-        )
+        state = health[source.id]
+        fresh = state.freshness
         table.add_row(
             source.id,
             source.kind,
             source.country or "EU",
-            source.state,
+            _health_text(state),
             str(row.item_count),
-            fetched,
-            health,
+            _moment(source.last_fetched_at),
+            _moment(state.next_fetch_at) if state.next_fetch_at else "–",
+            f"{short_duration(fresh.median_delay)} / {short_duration(fresh.p90_delay)}",
+            state.late_because or "",
         )
     Console().print(table)
+
+
+def _health_text(state: SourceHealth) -> str:
+    if state.status == "failing":
+        return f"failing: {state.error_kind} ({state.failures} in a row)"
+    if state.status == "waiting":
+        return "not fetched yet"
+    return state.status
+
+
+def _moment(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 
 from jinja2 import Environment
 
+from storage.health import short_duration
 from storage.models import Item
 
 # XML 1.0 forbids most control characters; one scraped from a page would make
@@ -42,6 +43,7 @@ def xml_safe(value: object) -> str:
 
 def install_filters(environment: Environment) -> None:
     environment.filters["xml_safe"] = xml_safe
+    environment.filters["duration"] = short_duration
     environment.filters["rfc3339"] = lambda moment: moment.astimezone(UTC).isoformat()
     environment.filters["rfc822"] = lambda moment: format_datetime(
         moment.astimezone(UTC), usegmt=True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -9,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
 from publisher.context import PortalContext, portal
+from storage.health import source_health
 from storage.items import Cursor, latest_items, next_cursor
 from storage.sources import list_sources
 
@@ -50,7 +52,10 @@ def home(
 def sources(request: Request, context: Context) -> Response:
     with context.sessions() as session:
         rows = list_sources(session)
-    return context.templates.TemplateResponse(request, "sources.html", {"rows": rows})
+        health = source_health(session, datetime.now(UTC))
+    return context.templates.TemplateResponse(
+        request, "sources.html", {"rows": rows, "health": health}
+    )
 
 
 @router.get("/healthz", name="health")
