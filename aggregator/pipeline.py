@@ -266,7 +266,7 @@ def _extract(ref: SourceRef, result: FetchResult) -> tuple[list[Entry], int | No
         entries = parse_listing(result.body, result.url, result.headers)
         ttl = None
     else:
-        feed = parse_feed(result.body, result.url, result.headers)
+        feed = parse_feed(result.body, result.url, result.headers, ref.languages)
         entries, ttl = feed.entries, feed.ttl_minutes
 
     # Limitation: the language is the one the entry, the feed or the source

@@ -9,13 +9,14 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
+from extractors.encodings import feed_as_utf8
 from extractors.entry import Entry
 from extractors.errors import NotAFeed
 from extractors.text import html_to_text, sanitise_html
@@ -35,17 +36,28 @@ class ParsedFeed:
 
 
 def parse_feed(
-    body: bytes, url: str, headers: Mapping[str, str] | None = None
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    languages: Sequence[str] = (),
 ) -> ParsedFeed:
     """Parse the bytes of a feed fetched from ``url``.
+
+    ``languages`` are those the source publishes in: they tell which legacy
+    code page an undeclared or mis-declared feed most likely uses.
 
     Raises ``NotAFeed`` when the bytes hold no RSS, Atom or RDF document.
     A feed with broken XML whose entries feedparser could salvage is kept:
     dropping a whole municipal feed for one stray ampersand helps no reader.
     """
+    # The text is decoded here, not by feedparser, which reads a feed whose
+    # labels are wrong as windows-1252 whatever its language.
+    response_headers = _lowercase(headers or {})
+    media_type = response_headers.get("content-type", "").split(";")[0].strip()
+    response_headers["content-type"] = f"{media_type or 'text/xml'}; charset=utf-8"
     parsed = feedparser.parse(
-        body,
-        response_headers=_lowercase(headers or {}),
+        feed_as_utf8(body, headers or {}, languages),
+        response_headers=response_headers,
         resolve_relative_uris=True,
         sanitize_html=False,
     )
