@@ -12,6 +12,7 @@ import asyncio
 import logging
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -144,6 +145,50 @@ class Crawler:
             final_url, status, response_headers, body, elapsed_ms, moved_to
         )
 
+    async def post_form(self, url: str, form: Mapping[str, str]) -> tuple[int, bytes]:
+        """POST ``form`` to ``url`` (a WebSub hub); return the status and body.
+
+        The scheme check, the politeness gate, the address guard and the
+        limits on time and size apply as to any fetch. robots.txt does not:
+        it governs crawling, and a hub named in a feed is a service its
+        publisher invites subscribers to call. 307 and 308 are followed, the
+        redirects that keep the method and body (RFC 9110 15.4).
+        """
+        started = time.monotonic()
+        async with self._limit:
+            try:
+                return await asyncio.wait_for(
+                    self._post_following(url, form),
+                    self._settings.fetch_timeout_seconds,
+                )
+            except TimeoutError as error:
+                elapsed = time.monotonic() - started
+                raise FetchError(
+                    "timeout", f"no complete answer within {elapsed:.0f} s", url=url
+                ) from error
+
+    async def _post_following(
+        self, url: str, form: Mapping[str, str]
+    ) -> tuple[int, bytes]:
+        seen = {url}
+        for _hop in range(MAX_REDIRECTS + 1):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise FetchError("bad_url", "only http(s) addresses are used", url=url)
+            async with self._gate.slot(parts.hostname):
+                status, headers, body = await self._request(
+                    url, {}, read_errors=True, form=form
+                )
+            location = headers.get("location", "").strip()
+            if status not in (307, 308) or not location:
+                return status, body
+
+            url = urljoin(url, location)
+            if url in seen:
+                raise FetchError("redirects", f"redirect loop back to {url}", url=url)
+            seen.add(url)
+        raise FetchError("redirects", f"more than {MAX_REDIRECTS} redirects", url=url)
+
     async def _follow(
         self, url: str, headers: dict[str, str]
     ) -> tuple[int, str, dict[str, str], bytes, str | None]:
@@ -196,10 +241,17 @@ class Crawler:
         return status, body
 
     async def _request(
-        self, url: str, headers: dict[str, str], read_errors: bool = False
+        self,
+        url: str,
+        headers: dict[str, str],
+        read_errors: bool = False,
+        form: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
+        method = "GET" if form is None else "POST"
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
+            async with self._client.stream(
+                method, url, headers=headers, data=form
+            ) as response:
                 body = b""
                 if response.status_code < 300 or read_errors:
                     body = await self._read_capped(response, url)

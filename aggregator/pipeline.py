@@ -20,6 +20,7 @@ from aggregator.clock import Clock
 from aggregator.crawler import Crawler, FetchResult
 from aggregator.errors import FetchError
 from aggregator.settings import Settings
+from aggregator.websub import HubLink, Subscriptions
 from extractors.entry import Entry
 from extractors.errors import ExtractionError
 from extractors.feeds import parse_feed
@@ -112,6 +113,7 @@ class Pipeline:
         self._clock = clock
         self._rng = rng or random.Random()
         self._default_interval = timedelta(minutes=settings.poll_interval_minutes)
+        self._websub = Subscriptions(settings, sessions, crawler, clock)
 
     def due(self) -> list[SourceRef]:
         with self._sessions() as session:
@@ -122,6 +124,7 @@ class Pipeline:
         started = time.monotonic()
         refs = self.due()
         summary = CrawlSummary(sources=len(refs))
+        await self._websub.renew_due()
 
         async def crawl(ref: SourceRef) -> None:
             record = await self.crawl_source(ref)
@@ -168,7 +171,7 @@ class Pipeline:
             return record
 
         try:
-            entries, ttl = await asyncio.to_thread(_extract, ref, result)
+            entries, ttl, hub = await asyncio.to_thread(extract_entries, ref, result)
         except ExtractionError as error:
             failure = FetchError(error.kind, str(error), url=ref.url, status=200)
             return self._fail(ref, started_at, started, failure)
@@ -186,6 +189,7 @@ class Pipeline:
                 moved_to=result.moved_to,
             )  # fmt: skip
             self._store_success(ref, record, result, ttl, session)
+        await self._websub.follow(ref.id, hub)
         return record
 
     def _store_success(
@@ -208,6 +212,7 @@ class Pipeline:
                 self._default_interval,
                 hint,
             )
+            interval = self._websub.poll_interval(active, ref.id, interval, now)
             change = record_fetch(active, record, now + interval)
             active.commit()
         self._log_change(ref, change)
@@ -261,22 +266,31 @@ class Pipeline:
             )
 
 
-def _extract(ref: SourceRef, result: FetchResult) -> tuple[list[Entry], int | None]:
+def extract_entries(
+    ref: SourceRef, result: FetchResult
+) -> tuple[list[Entry], int | None, HubLink | None]:
+    """The entries of a fetched (or pushed) body, its ttl and its WebSub hub."""
+    hub = None
     if ref.kind == "page":
         entries = parse_listing(result.body, result.url, result.headers)
         ttl = None
     else:
         feed = parse_feed(result.body, result.url, result.headers, ref.languages)
         entries, ttl = feed.entries, feed.ttl_minutes
+        hub = HubLink.of(feed, result.url)
 
     # Limitation: the language is the one the entry, the feed or the source
     # declares; detection from the text comes with the extraction work, so a
     # CMS that declares its site default mislabels foreign-language items.
     fallback = ref.languages[0] if len(ref.languages) == 1 else ""
-    return [
-        entry if entry.language else dataclasses.replace(entry, language=fallback)
-        for entry in entries
-    ], ttl
+    return (
+        [
+            entry if entry.language else dataclasses.replace(entry, language=fallback)
+            for entry in entries
+        ],
+        ttl,
+        hub,
+    )
 
 
 def _elapsed_ms(started: float) -> int:

@@ -15,6 +15,7 @@ from aggregator.clock import Clock, SystemClock
 from aggregator.crawler import Crawler
 from aggregator.errors import DatabaseError
 from aggregator.pipeline import CrawlSummary, Pipeline, Progress
+from aggregator.push import PushIngest
 from aggregator.registry import load_registry
 from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
@@ -112,10 +113,16 @@ class Runtime:
             return await pipeline.crawl_due(progress)
 
     def portal_config(self) -> PortalConfig:
-        return PortalConfig(base_url=self.settings.base_url)
+        return PortalConfig(
+            base_url=self.settings.base_url,
+            max_push_bytes=self.settings.max_body_bytes,
+        )
 
     def web_app(self) -> FastAPI:
-        return create_app(self.portal_config(), self.sessions)
+        on_push = None
+        if self.settings.websub_enabled:
+            on_push = PushIngest(self.settings, self.sessions, self.clock)
+        return create_app(self.portal_config(), self.sessions, on_push)
 
     def due(self) -> list[str]:
         """Ids of the sources a crawl now would fetch."""

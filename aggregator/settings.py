@@ -85,6 +85,23 @@ class Settings(BaseSettings):
     robots_cache_seconds: int = Field(
         6 * 3600, ge=60, description="How long a host's robots.txt is kept."
     )
+    websub_enabled: bool = Field(
+        True,
+        description="Subscribe at the WebSub hub a feed names and accept its "
+        "pushes at {base_url}/websub/{source id}.",
+    )
+    websub_lease_seconds: int = Field(
+        7 * 86400,
+        ge=3600,
+        description="Lease asked of a WebSub hub; the subscription is renewed "
+        "when 80% of the granted lease has passed.",
+    )
+    websub_poll_hours: float = Field(
+        24.0,
+        ge=1,
+        description="How often a source with an active WebSub subscription is "
+        "still polled (less often if the source itself asks so).",
+    )
     contact_url: str = Field(
         "https://github.com/municipal-news-aggregator",
         description="Where site owners learn about the crawler; sent in the "

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -33,6 +34,10 @@ class ParsedFeed:
     language: str
     entries: list[Entry]
     ttl_minutes: int | None = None
+    # WebSub discovery (W3C WebSub 4): the hub that pushes this feed's updates
+    # and the feed's own address, the topic to subscribe to; "" when absent.
+    hub: str = ""
+    self_url: str = ""
 
 
 def parse_feed(
@@ -82,6 +87,8 @@ def parse_feed(
         language=language,
         entries=[entry for entry in entries if entry is not None],
         ttl_minutes=_ttl(channel.get("ttl")),
+        hub=_feed_link(channel, "hub", url),
+        self_url=_feed_link(channel, "self", url),
     )
 
 
@@ -147,6 +154,15 @@ def _alternate_link(raw: Any) -> str:
     for link in raw.get("links", []) or []:
         if link.get("rel", "alternate") == "alternate" and link.get("href"):
             return str(link["href"])
+    return ""
+
+
+def _feed_link(channel: Any, rel: str, url: str) -> str:
+    # feedparser lists atom:link elements of an RSS channel and the links of
+    # an Atom feed alike; the first one with the relation wins.
+    for link in channel.get("links", []) or []:
+        if link.get("rel") == rel and link.get("href"):
+            return urljoin(url, str(link["href"]).strip())
     return ""
 
 

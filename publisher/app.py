@@ -9,15 +9,23 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
-from publisher import feed_views, pages
+from publisher import feed_views, pages, websub_views
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
 
 HERE = Path(__file__).parent
 
 
-def create_app(config: PortalConfig, sessions: sessionmaker[Session]) -> FastAPI:
-    """The portal: pages, feeds and static files."""
+def create_app(
+    config: PortalConfig,
+    sessions: sessionmaker[Session],
+    on_push: websub_views.PushIngest | None = None,
+) -> FastAPI:
+    """The portal: pages, feeds and static files.
+
+    With ``on_push``, also the WebSub callback, which hands it every validly
+    signed push as (source id, body, headers).
+    """
     templates = Jinja2Templates(directory=HERE / "templates")
     install_filters(templates.env)
     templates.env.globals["site_title"] = config.site_title
@@ -29,4 +37,7 @@ def create_app(config: PortalConfig, sessions: sessionmaker[Session]) -> FastAPI
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(feed_views.router)
+    if on_push is not None:
+        app.state.push_ingest = on_push
+        app.include_router(websub_views.router)
     return app

@@ -17,6 +17,8 @@ class PortalConfig:
     site_title: str = "European municipalities news"
     page_size: int = 30
     feed_size: int = 50
+    # Largest WebSub push body read; a larger one is refused with 413.
+    max_push_bytes: int = 5_000_000
 
     def absolute(self, path: str) -> str:
         return self.base_url.rstrip("/") + path

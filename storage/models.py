@@ -1,4 +1,4 @@
-"""The tables: sources, the fetch log and items."""
+"""The tables: sources, the fetch log, items and WebSub subscriptions."""
 
 from __future__ import annotations
 
@@ -174,3 +174,34 @@ class Item(Base):
     delay_seconds: Mapped[int | None] = mapped_column(Integer)
 
     source: Mapped[Source] = relationship(back_populates="items")
+
+
+class WebSubSubscription(Base):
+    """A source's subscription at the WebSub hub its feed names.
+
+    ``state`` is pending (asked, not yet verified by the hub), active
+    (verified, with a lease), denied (the hub refused) or expired (the lease
+    ran out or the feed stopped naming the hub).
+    """
+
+    __tablename__ = "websub_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), unique=True
+    )
+    hub_url: Mapped[str] = mapped_column(String(2000))
+    topic_url: Mapped[str] = mapped_column(String(2000))
+    # The HMAC key the hub signs pushes with; random per subscription.
+    secret: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    # The lease asked for, then the one the hub granted on verification.
+    lease_seconds: Mapped[int] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When to ask the hub again, well before the lease runs out.
+    renew_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pushes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -37,6 +37,8 @@ class Site:
         self.base_url = base_url
         self.replies: dict[str, Reply] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # Bodies of POST requests, by path, in arrival order.
+        self.posts: list[tuple[str, bytes]] = []
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -83,6 +85,18 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             if "Content-Length" not in reply.headers:
                 self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            site.posts.append((self.path, self.rfile.read(length)))
+            site.requests.append((self.path, dict(self.headers)))
+            reply = site.replies.get(self.path, Reply(404, {}, b"not found"))
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
 
