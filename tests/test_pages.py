@@ -584,7 +584,7 @@ def test_parse_listing_raises_not_a_page_naming_what_the_body_is(
 
 # A listing whose releases sit in a block named like a menu, with short titles,
 # beside a block of longer links the heuristic takes for the listing.
-SELECTOR_PAGE = """<html lang="it"><body>
+SELECTOR_PAGE = b"""<html lang="it"><body>
   <div class="news-menu">
     <ul class="comunicati">
       <li class="comunicato">
@@ -600,10 +600,14 @@ SELECTOR_PAGE = """<html lang="it"><body>
     </ul>
   </div>
   <div class="servizi">
-    <div class="box"><a href="/servizi/anagrafe">Servizi anagrafici del comune online</a></div>
-    <div class="box"><a href="/servizi/tributi">Pagamento dei tributi comunali online</a></div>
+    <div class="box">
+      <a href="/servizi/anagrafe">Servizi anagrafici del comune online</a>
+    </div>
+    <div class="box">
+      <a href="/servizi/tributi">Pagamento dei tributi comunali online</a>
+    </div>
   </div>
-</body></html>""".encode()
+</body></html>"""
 IT_URL = "https://www.comune.esempio.it/comunicati"
 
 
