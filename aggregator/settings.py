@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     robots_cache_seconds: int = Field(
         6 * 3600, ge=60, description="How long a host's robots.txt is kept."
     )
+    max_releases_per_crawl: int = Field(
+        30,
+        ge=0,
+        le=1000,
+        description="Most new release pages fetched from one press-release "
+        "listing per crawl, newest first; the rest keep their listing teaser.",
+    )
     contact_url: str = Field(
         "https://github.com/municipal-news-aggregator",
         description="Where site owners learn about the crawler; sent in the "
