@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from aggregator.errors import AggregatorError
+from aggregator.errors import AggregatorError, FetchError
 from aggregator.logs import configure_logging
 from aggregator.runtime import Runtime
 from aggregator.settings import Settings, describe_settings
@@ -157,6 +157,26 @@ def _health_text(state: SourceHealth) -> str:
 
 def _moment(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+@sources.command("check")
+@click.argument("url")
+@click.pass_obj
+def sources_check(settings: Settings, url: str) -> None:
+    """Fetch URL and tell whether it is a feed, advertises feeds, or lists releases."""
+    from aggregator.checks import check_address, describe_check
+    from aggregator.crawler import Crawler
+
+    async def check() -> list[str]:
+        async with Crawler(settings) as crawler:
+            return describe_check(await check_address(crawler, url))
+
+    try:
+        lines = asyncio.run(check())
+    except FetchError as error:
+        click.echo(f"error: {url}: {error.kind}: {error}", err=True)
+        sys.exit(1)
+    click.echo("\n".join(lines))
 
 
 @cli.command()

@@ -19,6 +19,7 @@ from aggregator import polling
 from aggregator.clock import Clock
 from aggregator.crawler import Crawler, FetchResult
 from aggregator.errors import FetchError
+from aggregator.releases import complete_new_releases
 from aggregator.settings import Settings
 from aggregator.websub import HubLink, Subscriptions
 from extractors.entry import Entry
@@ -46,6 +47,7 @@ class SourceRef:
     etag: str | None
     last_modified: str | None
     fetched_before: bool
+    selector: str | None = None
 
     @classmethod
     def of(cls, source: Source) -> SourceRef:
@@ -59,6 +61,7 @@ class SourceRef:
             etag=source.etag,
             last_modified=source.last_modified,
             fetched_before=source.last_success_at is not None,
+            selector=source.selector,
         )
 
 
@@ -176,13 +179,20 @@ class Pipeline:
             failure = FetchError(error.kind, str(error), url=ref.url, status=200)
             return self._fail(ref, started_at, started, failure)
 
+        found = len(entries)
+        if ref.kind == "page":
+            limit = self._settings.max_releases_per_crawl
+            entries = await complete_new_releases(
+                self._crawler, self._sessions, ref.id, entries, limit
+            )
+
         with self._sessions() as session:
             saved = save_entries(
                 session, ref.id, entries, self._clock.now(), not ref.fetched_before
             )
             record = FetchRecord(
                 ref.id, ref.url, started_at, _elapsed_ms(started), "ok",
-                status=result.status, entries_found=len(entries),
+                status=result.status, entries_found=found,
                 items_new=saved.new, items_updated=saved.updated,
                 etag=result.headers.get("etag"),
                 last_modified=result.headers.get("last-modified"),
@@ -272,7 +282,9 @@ def extract_entries(
     """The entries of a fetched (or pushed) body, its ttl and its WebSub hub."""
     hub = None
     if ref.kind == "page":
-        entries = parse_listing(result.body, result.url, result.headers)
+        entries = parse_listing(
+            result.body, result.url, result.headers, selector=ref.selector
+        )
         ttl = None
     else:
         feed = parse_feed(result.body, result.url, result.headers, ref.languages)

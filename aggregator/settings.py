@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         description="How often a source with an active WebSub subscription is "
         "still polled (less often if the source itself asks so).",
     )
+    max_releases_per_crawl: int = Field(
+        30,
+        ge=0,
+        le=1000,
+        description="Most new release pages fetched from one press-release "
+        "listing per crawl, newest first; the rest keep their listing teaser.",
+    )
     contact_url: str = Field(
         "https://github.com/municipal-news-aggregator",
         description="Where site owners learn about the crawler; sent in the "

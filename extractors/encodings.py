@@ -27,6 +27,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_META = re.compile(r"<meta[^>]+>", re.I)
 _XML_DECLARATION = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)["']""")
 _XML_ENCODING = re.compile(r"""(^\s*<\?xml[^>]*?encoding\s*=\s*["'])[\w.:-]+(["'])""")
 # The code page Windows and old CMSs used for each EU language.
@@ -94,11 +95,26 @@ def feed_as_utf8(
     return _XML_ENCODING.sub(r"\g<1>utf-8\g<2>", text, count=1).encode("utf-8")
 
 
+def decode_html(
+    body: bytes, headers: Mapping[str, str] | None = None, languages: Sequence[str] = ()
+) -> str:
+    """An HTML page as text: the HTTP charset counts before ``<meta>``'s."""
+    metas = _META.findall(body[:4096].decode("latin-1"))
+    labels = [http_charset(headers or {})]
+    labels += [match[1] for match in map(_CHARSET.search, metas) if match]
+    text, _codec_name = decode_bytes(body, filter(None, labels), languages)
+    return text
+
+
 def _codec(label: str) -> str:
     try:
         name = codecs.lookup(label).name
         b"a".decode(name)  # refuses base64 and other codecs that are no charset
     except (LookupError, UnicodeDecodeError):
+        return ""
+    # A UTF-16 or UTF-32 text starts with its byte order mark, found above; a
+    # label saying so on a document without one is wrong (browsers agree).
+    if name.startswith(("utf-16", "utf-32")):
         return ""
     # WHATWG Encoding: latin-1 and ascii labels mean windows-1252, whose quotes
     # and dashes such documents use.

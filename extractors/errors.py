@@ -5,7 +5,8 @@ own; the pipeline records them on the source like any fetch failure.
 
     ExtractionError
      ├── NotAFeed      the bytes are no RSS, Atom or RDF feed
-     └── NotAPage      the bytes are no HTML page with article links
+     ├── NotAPage      the bytes are no HTML page with article links
+     └── NotAnArticle  the bytes are no HTML page with a main text
 """
 
 
@@ -25,3 +26,7 @@ class NotAFeed(ExtractionError):
 
 class NotAPage(ExtractionError):
     kind = "not_a_page"
+
+
+class NotAnArticle(ExtractionError):
+    kind = "not_an_article"

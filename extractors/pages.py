@@ -11,11 +11,13 @@ list item, article, table row or repeated block: its heading is the title, its
 paragraphs the summary, its ``<time>`` or a line that is mostly a date the
 publication date. Titles need three words or 20 characters; each link is kept
 once, in page order.
+
+A source's CSS selector, when it has one, names the article links instead:
+the blocks holding them survive the chrome removal and any title will do.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -23,13 +25,13 @@ from datetime import UTC, datetime
 from itertools import islice
 from urllib.parse import SplitResult, parse_qsl, urldefrag, urljoin, urlsplit
 
+import soupsieve
 from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 
+from extractors.encodings import decode_html
 from extractors.entry import Entry
 from extractors.errors import NotAPage
 
-_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-_META = re.compile(r"<meta[^>]+>", re.I)
 # Possessive, so that a hostile prologue cannot make the match backtrack.
 _ROOT = re.compile(
     r"(?:\s|<\?[^>]*>|<!--.*?-->|<!doctype[^>]*>)*+<([a-z][\w:.-]*)", re.I | re.S
@@ -74,9 +76,17 @@ _IMAGE_ATTRS = ("data-src", "data-lazy-src", "data-original", "src")
 
 
 def parse_listing(
-    body: bytes, url: str, headers: Mapping[str, str] | None = None
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    selector: str | None = None,
 ) -> list[Entry]:
-    """Return one entry per article linked from the listing page at ``url``."""
+    """Return one entry per article linked from the listing page at ``url``.
+
+    With ``selector``, a CSS selector from the source's registry entry, the
+    article links are the elements it matches (an ``<a>`` or an element that
+    holds one), in page order, each with its teaser found as without one.
+    """
     soup = BeautifulSoup(_page_text(body, headers or {}, url), "lxml")
     html = soup.find("html")
     lang = re.split(r"[-_]", _attr(html, "lang") or _attr(html, "xml:lang"))[0].strip()
@@ -84,15 +94,23 @@ def parse_listing(
     base = urljoin(url, _attr(soup.find("base", href=True), "href"))
     base = base if urlsplit(base).scheme in ("http", "https") else url
 
+    # The operator's selector overrules the chrome heuristic: the blocks that
+    # hold a chosen link stay, whatever they are named.
+    chosen = _selected_anchors(soup, selector, url) if selector else []
+    kept = {id(node) for anchor in chosen for node in [anchor, *anchor.parents]}
+
     # Walking down only into kept blocks visits each element once; asking each
     # element whether it was decomposed would cost a search of its subtree.
     stack: list[Tag] = [soup]
     while stack:
         for child in stack.pop().find_all(True, recursive=False):
-            if _is_chrome(child):
+            if _is_chrome(child) and id(child) not in kept:
                 child.decompose()
             else:
                 stack.append(child)
+
+    if selector:
+        return _chosen_entries(chosen, soup.body or soup, base, language)
 
     main = soup.find("main") or soup.find(role="main")
     for region in [main] if isinstance(main, Tag) else []:
@@ -115,10 +133,7 @@ def _page_text(body: bytes, headers: Mapping[str, str], url: str) -> str:
         kind = "a PDF document" if body.startswith(b"%PDF") else "binary data"
         raise NotAPage(f"the address returned {kind}, not an HTML page", url=url)
 
-    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
-    metas = _META.findall(body[:4096].decode("latin-1"))
-    labels = [m[1] for m in map(_CHARSET.search, [content_type, *metas]) if m]
-    text = body.decode(next(filter(None, map(_codec, labels)), "utf-8"), "replace")
+    text = decode_html(body, headers)
 
     root = _ROOT.match(text.lstrip("\ufeff")[:8192])
     if root and root[1].lower() in ("rss", "feed", "rdf:rdf"):
@@ -127,20 +142,6 @@ def _page_text(body: bytes, headers: Mapping[str, str], url: str) -> str:
         start = " ".join(text.split())[:40]
         raise NotAPage(f"the address returned no HTML; it starts {start!r}", url=url)
     return text
-
-
-def _codec(label: str) -> str:
-    try:
-        name = codecs.lookup(label).name
-        b"a".decode(name, "replace")  # refuses base64 and other non-text codecs
-    except LookupError:
-        return ""
-    # Browsers read latin-1 and ascii labels as windows-1252 (WHATWG Encoding),
-    # so pages labelled that way use its quotes and dashes; a UTF-16 label on a
-    # page without NUL bytes is wrong, and browsers read it as UTF-8.
-    if name.startswith(("utf-16", "utf-32")):
-        return "utf-8"
-    return "cp1252" if name in ("iso8859-1", "ascii") else name
 
 
 def _is_chrome(tag: Tag) -> bool:
@@ -168,21 +169,7 @@ def _entries_in(
         if link := _article_link(_attr(anchor, "href"), base, page):
             anchors_by_link.setdefault(link, []).append(anchor)
 
-    # Map every element to the article links it holds, so that finding a
-    # teaser's edge is a lookup instead of a search per ancestor.
-    holders: dict[int, set[str]] = {}
-    for link, anchors in anchors_by_link.items():
-        for anchor in filter(_is_strong, anchors):
-            for parent in islice(anchor.parents, _TEASER_DEPTH):
-                holders.setdefault(id(parent), set()).add(link)
-
-    entries, lists = [], []
-    for link, anchors in anchors_by_link.items():
-        seed = next(filter(_is_strong, anchors), anchors[0])
-        teaser = _teaser(seed, region, link, holders)
-        if entry := _entry(link, anchors, teaser, base, language):
-            entries.append(entry)
-            lists.append(id(teaser[0].parent))
+    entries, lists = _teaser_entries(anchors_by_link, region, base, language)
 
     # Outside a marked main region the listing is the repeated structure; a
     # link standing alone is chrome named in a way we do not know, such as a
@@ -191,6 +178,73 @@ def _entries_in(
     if not in_main and max(sizes.values(), default=0) >= 2:
         entries = [e for e, at in zip(entries, lists, strict=True) if sizes[at] >= 2]
     return entries
+
+
+def _selected_anchors(soup: BeautifulSoup, selector: str, url: str) -> list[Tag]:
+    try:
+        matched = soup.select(selector)
+    except soupsieve.SelectorSyntaxError as error:
+        raise NotAPage(
+            f"the selector {selector!r} is no valid CSS selector: {error}", url=url
+        ) from error
+
+    anchors: list[Tag] = []
+    for element in matched:
+        is_link = element.name == "a" and element.get("href")
+        anchor = element if is_link else element.find("a", href=True)
+        if isinstance(anchor, Tag) and all(anchor is not a for a in anchors):
+            anchors.append(anchor)
+    if not anchors:
+        raise NotAPage(
+            f"the selector {selector!r} matched no link on the page; check it "
+            "against the listing page's current HTML",
+            url=url,
+        )
+    return anchors
+
+
+def _chosen_entries(
+    anchors: list[Tag], region: Tag, base: str, language: str
+) -> list[Entry]:
+    anchors_by_link: dict[str, list[Tag]] = {}
+    for anchor in anchors:
+        href = _attr(anchor, "href").strip()
+        link = urldefrag(urljoin(base, href))[0] if href[:1] != "#" else ""
+        if urlsplit(link).scheme in ("http", "https"):
+            anchors_by_link.setdefault(link, []).append(anchor)
+    return _teaser_entries(anchors_by_link, region, base, language, chosen=True)[0]
+
+
+def _teaser_entries(
+    anchors_by_link: dict[str, list[Tag]],
+    region: Tag,
+    base: str,
+    language: str,
+    *,
+    chosen: bool = False,
+) -> tuple[list[Entry], list[int]]:
+    """The entry of each link, and the id of the block that holds its teaser."""
+
+    # Every link a selector chose is an article's, however short its text.
+    def is_strong(anchor: Tag) -> bool:
+        return chosen or _is_strong(anchor)
+
+    # Map every element to the article links it holds, so that finding a
+    # teaser's edge is a lookup instead of a search per ancestor.
+    holders: dict[int, set[str]] = {}
+    for link, anchors in anchors_by_link.items():
+        for anchor in filter(is_strong, anchors):
+            for parent in islice(anchor.parents, _TEASER_DEPTH):
+                holders.setdefault(id(parent), set()).add(link)
+
+    entries, lists = [], []
+    for link, anchors in anchors_by_link.items():
+        seed = next(filter(is_strong, anchors), anchors[0])
+        teaser = _teaser(seed, region, link, holders)
+        if entry := _entry(link, anchors, teaser, base, language, chosen=chosen):
+            entries.append(entry)
+            lists.append(id(teaser[0].parent))
+    return entries, lists
 
 
 def _article_link(href: str, base: str, page: SplitResult) -> str:
@@ -252,7 +306,13 @@ def _is_heading(tag: Tag) -> bool:
 
 
 def _entry(
-    link: str, anchors: list[Tag], teaser: list[Tag], base: str, language: str
+    link: str,
+    anchors: list[Tag],
+    teaser: list[Tag],
+    base: str,
+    language: str,
+    *,
+    chosen: bool = False,
 ) -> Entry | None:
     headings = [h for h in _find(teaser, _is_heading) if _is_title(_text(h))]
     linked = [h for h in headings if any(_is_inside(a, h) for a in anchors)]
@@ -261,7 +321,10 @@ def _entry(
         title = _text(title_nodes[0])
     else:
         texts = [_text(a) for a in anchors] + [_attr(a, "title") for a in anchors]
-        title = next((" ".join(t.split()) for t in texts if _is_title(t)), "")
+        texts = [" ".join(text.split()) for text in texts]
+        title = next(filter(_is_title, texts), "")
+        if chosen and not title:
+            title = next(filter(None, texts), "")
         title_nodes = anchors
     if not title:
         return None

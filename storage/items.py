@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -60,6 +60,19 @@ def save_entries(
             item.changed_at = now
             updated += 1
     return SaveResult(new, updated)
+
+
+def unknown_keys(session: Session, source_id: str, keys: Iterable[str]) -> set[str]:
+    """The entry keys among ``keys`` that no stored item of the source has."""
+    wanted = set(keys)
+    if not wanted:
+        return set()
+    known = session.scalars(
+        select(Item.entry_key).where(
+            Item.source_id == source_id, Item.entry_key.in_(list(wanted))
+        )
+    )
+    return wanted - set(known)
 
 
 def _new_item(

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from aggregator.cli import cli
 from aggregator.logs import JsonFormatter, TextFormatter
 from aggregator.settings import Settings
-from tests.conftest import Site
+from tests.conftest import FIXTURES, Site
 
 REGISTRY = """\
 sources:
@@ -135,3 +135,82 @@ def test_json_log_lines_are_one_object_with_the_fields():
     entry = json.loads(line)
     assert entry["message"] == "Source failed"
     assert (entry["source_id"], entry["status"]) == ("wien", 503)
+
+
+HOMEPAGE = """<!doctype html><html lang="de"><head><title>Musterhausen</title>
+<link rel="alternate" type="application/rss+xml" title="Aktuelles" href="/feed.xml">
+<link rel="alternate" type="application/atom+xml" title="Termine" href="/termine.atom">
+</head><body><main><p>Willkommen in Musterhausen.</p></main></body></html>"""
+
+
+def test_sources_check_of_a_homepage_lists_and_checks_its_advertised_feeds(
+    env, site: Site
+):
+    site.serve_file("/feed.xml", "feeds/rss20.xml", "application/rss+xml")
+    site.serve("/termine.atom", "<html><body>Wartung</body></html>", "text/html")
+    url = site.serve("/", HOMEPAGE, "text/html; charset=utf-8")
+
+    result = _run("sources", "check", url)
+
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == f"HTML page: {url}"
+    assert lines[1] == "Advertised feeds (2):"
+    assert lines[2].startswith(f"  {site.url('/feed.xml')}  'Aktuelles': ok, 2 entries")
+    assert lines[3].startswith(f"  {site.url('/termine.atom')}  'Termine': not a feed")
+    assert [path for path, _ in site.requests if path != "/robots.txt"] == [
+        "/",
+        "/feed.xml",
+        "/termine.atom",
+    ]
+
+
+def test_sources_check_of_a_feed_prints_its_title_language_and_latest_entries(
+    env, site: Site
+):
+    url = site.serve_file("/feed.xml", "feeds/rss20.xml", "application/rss+xml")
+
+    result = _run("sources", "check", url)
+
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Feed: ")
+    assert "  entries:  2" in lines
+    assert len([line for line in lines if re.match(r"  \d{4}-\d\d-\d\d  ", line)]) == 2
+
+
+def test_sources_check_of_a_listing_without_feeds_counts_its_release_links(
+    env, site: Site
+):
+    listing = (FIXTURES / "pages" / "de_stadt_pressemitteilungen.html").read_bytes()
+    url = site.serve("/presse", listing, "text/html; charset=utf-8")
+
+    result = _run("sources", "check", url)
+
+    assert result.exit_code == 0
+    assert "No working feed advertised." in result.output
+    # The third release links to the real site's host, which is not this one.
+    assert "Looks like a press-release listing: 2 release links" in result.output
+    assert "2026-03-14  Neue Kita am Stadtpark eröffnet" in result.output
+
+
+def test_sources_check_of_an_unreachable_address_exits_1_with_the_error(
+    env, site: Site
+):
+    url = site.serve("/weg", "nicht da", "text/plain", status=404)
+
+    result = CliRunner().invoke(cli, ["sources", "check", url])
+
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: {url}: http_status: the server answered HTTP 404"
+    )
+
+
+def test_sources_check_refuses_a_private_address_not_allowed(env, monkeypatch):
+    monkeypatch.setenv("AGGREGATOR_ALLOW_HOSTS", "")
+
+    result = CliRunner().invoke(cli, ["sources", "check", "http://127.0.0.1:9/"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("error: http://127.0.0.1:9/: refused_address")

@@ -580,3 +580,79 @@ def test_parse_listing_raises_not_a_page_naming_what_the_body_is(
         parse_listing(body, "https://www.city.example.eu/news")
 
     assert caught.value.url == "https://www.city.example.eu/news"
+
+
+# A listing whose releases sit in a block named like a menu, with short titles,
+# beside a block of longer links the heuristic takes for the listing.
+SELECTOR_PAGE = b"""<html lang="it"><body>
+  <div class="news-menu">
+    <ul class="comunicati">
+      <li class="comunicato">
+        <span class="data">12.03.2026</span>
+        <a href="/comunicati/bilancio-2026">Bilancio 2026</a>
+        <p>Il consiglio comunale ha approvato il bilancio di previsione.</p>
+      </li>
+      <li class="comunicato">
+        <span class="data">10.03.2026</span>
+        <a href="/comunicati/tari">TARI</a>
+        <p>Le nuove scadenze della tassa sui rifiuti per le famiglie.</p>
+      </li>
+    </ul>
+  </div>
+  <div class="servizi">
+    <div class="box">
+      <a href="/servizi/anagrafe">Servizi anagrafici del comune online</a>
+    </div>
+    <div class="box">
+      <a href="/servizi/tributi">Pagamento dei tributi comunali online</a>
+    </div>
+  </div>
+</body></html>"""
+IT_URL = "https://www.comune.esempio.it/comunicati"
+
+
+def test_parse_listing_without_selector_misreads_the_selector_page():
+    links = [e.link for e in parse_listing(SELECTOR_PAGE, IT_URL)]
+
+    assert "https://www.comune.esempio.it/comunicati/tari" not in links
+
+
+def test_parse_listing_with_selector_of_links_takes_exactly_those_links():
+    entries = parse_listing(SELECTOR_PAGE, IT_URL, selector="li.comunicato > a")
+
+    assert [(e.title, e.link, e.published) for e in entries] == [
+        ("Bilancio 2026", IT_URL + "/bilancio-2026", utc(2026, 3, 12)),
+        ("TARI", IT_URL + "/tari", utc(2026, 3, 10)),
+    ]
+    assert entries[0].summary == (
+        "Il consiglio comunale ha approvato il bilancio di previsione."
+    )
+    assert all(e.language == "it" for e in entries)
+
+
+def test_parse_listing_with_selector_of_blocks_takes_the_link_inside_each():
+    entries = parse_listing(SELECTOR_PAGE, IT_URL, selector="ul.comunicati li")
+
+    assert [e.link for e in entries] == [IT_URL + "/bilancio-2026", IT_URL + "/tari"]
+
+
+def test_parse_listing_with_selector_keeps_one_entry_per_link():
+    entries = parse_listing(SELECTOR_PAGE, IT_URL, selector="li.comunicato, li a")
+
+    assert len(entries) == 2
+
+
+@pytest.mark.parametrize("selector", ["article.release a", "span.data"])
+def test_parse_listing_raises_not_a_page_when_the_selector_matches_no_link(
+    selector: str,
+):
+    with pytest.raises(NotAPage, match="matched no link on the page") as caught:
+        parse_listing(SELECTOR_PAGE, IT_URL, selector=selector)
+
+    assert selector in str(caught.value)
+    assert caught.value.url == IT_URL
+
+
+def test_parse_listing_raises_not_a_page_for_an_invalid_selector():
+    with pytest.raises(NotAPage, match="no valid CSS selector"):
+        parse_listing(SELECTOR_PAGE, IT_URL, selector="ul >> [a")

@@ -1,0 +1,189 @@
+"""An article page's main text and metadata, with trafilatura.
+
+trafilatura is handed a tree parsed here from bytes decoded here, never a URL:
+fetching is the crawler's job. The metadata a page declares about itself
+(language, canonical address) is read from the page, because trafilatura
+guesses the one and may take the other from a JSON-LD block about something
+else. Any page is welcome: a press release, or the article behind a feed
+entry whose content is short.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import trafilatura
+from lxml.html import HtmlElement
+
+# An internal module, but the only way to have the HTML output of the one
+# extraction instead of running the extraction once more for it.
+from trafilatura.htmlprocessing import build_html_output
+from trafilatura.settings import Document, set_date_params
+
+from extractors.encodings import decode_html
+from extractors.errors import NotAnArticle
+from extractors.text import html_to_text, sanitise_html
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+# When trafilatura finds no article it falls back to the page's whole text,
+# which on a page of menus is link labels; an article has prose outside links.
+# Limitation: a release of a single short sentence counts as no article, so
+# its listing teaser is all the portal shows of it.
+_MIN_PROSE = 60
+# htmldate's own output format drops the time; with it, a page's
+# article:published_time keeps its hour and offset.
+# Limitation: htmldate trusts a date in the address first, so an article at
+# /2026-03-14-... is dated midnight UTC even when the page gives the hour.
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """What an article page says, main text first."""
+
+    url: str
+    title: str
+    text: str
+    # Sanitised: safe to store and republish as it is.
+    html: str
+    published: datetime | None = None
+    authors: tuple[str, ...] = ()
+    image: str = ""
+    description: str = ""
+    # The language the page declares, as a primary code such as "de".
+    language: str = ""
+    canonical_url: str = ""
+
+
+def extract_article(
+    body: bytes, url: str, headers: Mapping[str, str] | None = None
+) -> Article:
+    """Extract the article of the page fetched from ``url``.
+
+    Raises ``NotAnArticle`` when the page holds no main text.
+    """
+    tree = _tree(body, headers or {}, url)
+    language = _declared_language(tree, headers or {})
+    canonical = _canonical_url(tree, url)
+
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_formatting=True,
+        include_images=True,
+        include_links=True,
+        date_extraction_params={**set_date_params(), "outputformat": _DATE_FORMAT},
+    )
+    body_tree = document.body if isinstance(document, Document) else None
+    if not isinstance(document, Document) or body_tree is None or not document.text:
+        raise NotAnArticle("no main text found on the page; is it an article?", url=url)
+
+    title = " ".join((document.title or "").split())
+    _drop_title_heading(body_tree, title)
+    if _prose_length(body_tree) < _MIN_PROSE:
+        raise NotAnArticle(
+            "the page's text is only links or a few words; is it an article?",
+            url=url,
+        )
+    # The plain text is read from the HTML output: trafilatura's own text
+    # output writes links and images as Markdown.
+    raw_html = build_html_output(document)
+    text = html_to_text(raw_html)
+    html = sanitise_html(raw_html, base_url=canonical or url)
+
+    return Article(
+        url=url,
+        title=title,
+        text=text,
+        html=html,
+        published=_utc(document.date or ""),
+        authors=tuple(
+            name
+            for part in (document.author or "").split(";")
+            if (name := part.strip())
+        ),
+        image=_absolute(document.image or "", url),
+        description=" ".join((document.description or "").split()),
+        language=language,
+        canonical_url=canonical,
+    )
+
+
+def _tree(body: bytes, headers: Mapping[str, str], url: str) -> HtmlElement:
+    if not body.strip():
+        raise NotAnArticle("the page is empty; is the address right?", url=url)
+    # Images, archives and office files hold NUL bytes in their first header.
+    if body.startswith(b"%PDF") or b"\x00" in body[:1024]:
+        kind = "a PDF document" if body.startswith(b"%PDF") else "binary data"
+        raise NotAnArticle(f"the address returned {kind}, not an HTML page", url=url)
+
+    tree = trafilatura.load_html(decode_html(body, headers))
+    if tree is None:
+        raise NotAnArticle("the page could not be parsed as HTML", url=url)
+    return tree
+
+
+def _declared_language(tree: HtmlElement, headers: Mapping[str, str]) -> str:
+    lowered = {name.lower(): value for name, value in headers.items()}
+    declared = [
+        *tree.xpath("/html/@lang | /html/@xml:lang"),
+        *tree.xpath("//meta[@property='og:locale']/@content"),
+        # Content-Language may list several languages; the first is the main one.
+        lowered.get("content-language", "").split(",")[0],
+    ]
+    for tag in declared:
+        primary = re.split(r"[-_]", str(tag).strip().lower())[0]
+        if _LANGUAGE.fullmatch(primary):
+            return primary
+    return ""
+
+
+def _canonical_url(tree: HtmlElement, url: str) -> str:
+    base = next(iter(tree.xpath("//base/@href")), "")
+    base = urljoin(url, str(base)) if base else url
+    found = [
+        *tree.xpath("//link[@href][contains(concat(' ', @rel, ' '), ' canonical ')]"),
+        *tree.xpath("//meta[@property='og:url'][@content]"),
+    ]
+    for element in found:
+        if link := _absolute(element.get("href") or element.get("content") or "", base):
+            return link
+    return ""
+
+
+def _absolute(link: str, base: str) -> str:
+    absolute = urldefrag(urljoin(base, link.strip()))[0] if link.strip() else ""
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else ""
+
+
+def _drop_title_heading(body: HtmlElement, title: str) -> None:
+    """Remove a first heading that repeats the title; the item shows it apart."""
+    first = next(iter(body), None)
+    if first is not None and first.tag == "head" and title:
+        heading = " ".join("".join(first.itertext()).split())
+        if heading.casefold() == title.casefold():
+            body.remove(first)
+
+
+def _prose_length(body: HtmlElement) -> int:
+    """Characters of text outside links (trafilatura's ``ref``), spaces aside."""
+    linked = sum(
+        len("".join("".join(ref.itertext()).split())) for ref in body.iter("ref")
+    )
+    return len("".join("".join(body.itertext()).split())) - linked
+
+
+def _utc(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    # Limitation: a page that gives a day without a time, or a time without
+    # an offset, is read as UTC, one or two hours off for most of Europe.
+    return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)
