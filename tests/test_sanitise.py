@@ -38,7 +38,9 @@ HOSTILE = {
     ),
     "javascript img src": '<img src="javascript:alert(1)">',
     "vbscript link": '<a href="vbscript:msgbox(1)">x</a>',
-    "data link": '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+    "data link": (
+        '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>'
+    ),
     "data image": '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
     "svg onload": "<svg onload=alert(1)><circle r=1></circle></svg>",
     "svg script": "<svg><script>alert(1)</script></svg>",
@@ -47,7 +49,9 @@ HOSTILE = {
         "<text>x</text></a></svg>"
     ),
     "svg use external": '<svg><use href="https://evil.example/x.svg#a"/></svg>',
-    "math mglyph style": "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "math mglyph style": (
+        "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>"
+    ),
     "css expression": '<p style="width:expression(alert(1))">t</p>',
     "css url javascript": '<div style="background:url(javascript:alert(1))">t</div>',
     "style element": "<style>body{background:url(javascript:alert(1))}</style><p>t</p>",
@@ -65,7 +69,9 @@ HOSTILE = {
     "link stylesheet": '<link rel=stylesheet href="https://evil.example/x.css">',
     "nested encoding": "&lt;script&gt;alert(1)&lt;/script&gt;",
     "double encoded javascript": '<a href="javascript&amp;colon;alert(1)">x</a>',
-    "noscript breakout": '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
+    "noscript breakout": (
+        '<noscript><p title="</noscript><img src=x onerror=alert(1)>">'
+    ),
     "comment breakout": "<!--<img src=x onerror=alert(1)>--><p>t</p>",
     "conditional comment": "<!--[if IE]><script>alert(1)</script><![endif]-->",
     "unclosed attribute": '<img src="x" alt="a onerror=alert(1)//',
