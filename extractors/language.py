@@ -57,8 +57,9 @@ Method = Literal[
     "detected", "declared", "declared-confirmed", "declared-short-text", "unknown"
 ]
 
-# Measured on tests/fixtures/languages: every wrong answer on a title or a
-# paragraph had a probability under this, and most right ones are above it.
+# On tests/fixtures/languages every detection is right, and 14 of 750 are
+# below this, all titles of a close pair (hr/sl, cs/sk): there a declared
+# language is kept rather than overruled.
 CONFIDENT = 0.90
 # Below this many letters detection is a guess: a declared language is kept.
 SHORT_TEXT_LETTERS = 20
