@@ -20,7 +20,8 @@ import feedparser
 from extractors.encodings import feed_as_utf8
 from extractors.entry import Entry
 from extractors.errors import NotAFeed
-from extractors.text import html_to_text, sanitise_html
+from extractors.sanitise import sanitise_html
+from extractors.text import html_to_text
 
 logger = logging.getLogger(__name__)
 
