@@ -26,7 +26,8 @@ from trafilatura.settings import Document, set_date_params
 
 from extractors.encodings import decode_html
 from extractors.errors import NotAnArticle
-from extractors.text import html_to_text, sanitise_html
+from extractors.sanitise import sanitise_html
+from extractors.text import html_to_text
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 # When trafilatura finds no article it falls back to the page's whole text,
