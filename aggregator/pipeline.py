@@ -5,7 +5,6 @@ own, so that one failure stops nothing else.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 import time
@@ -19,12 +18,13 @@ from aggregator import polling
 from aggregator.clock import Clock
 from aggregator.crawler import Crawler, FetchResult
 from aggregator.errors import FetchError
-from aggregator.releases import complete_new_releases
+from aggregator.releases import complete_new_releases, complete_short_entries
 from aggregator.settings import Settings
 from aggregator.websub import HubLink, Subscriptions
 from extractors.entry import Entry
 from extractors.errors import ExtractionError
 from extractors.feeds import parse_feed
+from extractors.labelling import label_entry
 from extractors.pages import parse_listing
 from storage.fetches import FetchRecord, HealthChange, record_fetch
 from storage.items import publication_times, save_entries
@@ -180,11 +180,16 @@ class Pipeline:
             return self._fail(ref, started_at, started, failure)
 
         found = len(entries)
+        limit = self._settings.max_releases_per_crawl
         if ref.kind == "page":
-            limit = self._settings.max_releases_per_crawl
             entries = await complete_new_releases(
                 self._crawler, self._sessions, ref.id, entries, limit
             )
+        elif self._settings.full_text_min_words:
+            entries = await complete_short_entries(
+                self._crawler, self._sessions, ref.id, entries, limit,
+                self._settings.full_text_min_words,
+            )  # fmt: skip
 
         with self._sessions() as session:
             saved = save_entries(
@@ -291,18 +296,8 @@ def extract_entries(
         entries, ttl = feed.entries, feed.ttl_minutes
         hub = HubLink.of(feed, result.url)
 
-    # Limitation: the language is the one the entry, the feed or the source
-    # declares; detection from the text comes with the extraction work, so a
-    # CMS that declares its site default mislabels foreign-language items.
-    fallback = ref.languages[0] if len(ref.languages) == 1 else ""
-    return (
-        [
-            entry if entry.language else dataclasses.replace(entry, language=fallback)
-            for entry in entries
-        ],
-        ttl,
-        hub,
-    )
+    labelled = [label_entry(entry, ref.languages) for entry in entries]
+    return labelled, ttl, hub
 
 
 def _elapsed_ms(started: float) -> int:

@@ -1,10 +1,11 @@
-"""The release pages behind a press-release listing, each fetched once.
+"""The article pages behind entries, fetched for their full text.
 
-A listing gives a teaser per release; the release's own page gives its full
-text and metadata. Only releases not stored yet are fetched, through the
-crawl's own crawler, so robots.txt, politeness and the limits apply to them
-as to the listing. A release page that fails costs its full text, never the
-source: its teaser is stored instead.
+A press-release listing gives a teaser per release, and many feeds give only
+a title and a line; the article's own page gives its full text and metadata.
+Only entries not stored yet (or edited by their source) are completed, through
+the crawl's own crawler, so robots.txt, politeness and the limits apply to
+them as to the source. An article page that fails costs its full text, never
+the source: the entry is stored as the source gave it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from aggregator.errors import FetchError
 from extractors.articles import Article, extract_article
 from extractors.entry import Entry
 from extractors.errors import ExtractionError
-from storage.items import unknown_keys
+from extractors.labelling import label_entry
+from storage.items import stored_hashes, unknown_keys
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,48 @@ async def complete_new_releases(
     return await fetch_releases(
         crawler, [e for e in entries if e.key in unseen], limit, source_id
     )
+
+
+async def complete_short_entries(
+    crawler: Crawler,
+    sessions: sessionmaker[Session],
+    source_id: str,
+    entries: Sequence[Entry],
+    limit: int,
+    min_words: int,
+) -> list[Entry]:
+    """Feed entries, those new or edited with fewer than ``min_words`` words
+    completed from their article pages; every entry is returned, in order.
+
+    An unchanged entry is never fetched again: its stored item already holds
+    what its article page gave.
+    """
+    with sessions() as session:
+        known = stored_hashes(session, source_id, [entry.key for entry in entries])
+    short = [
+        index
+        for index, entry in enumerate(entries)
+        if entry.link
+        and known.get(entry.key) != entry.content_hash
+        and entry.word_count < min_words
+    ]
+    if not short:
+        return list(entries)
+
+    completed = await fetch_releases(
+        crawler, [entries[index] for index in short], limit, source_id
+    )
+    result = list(entries)
+    for index, entry in zip(short, completed, strict=True):
+        # A feed's own title and date are what its publisher chose to say;
+        # the article page only fills in the text, image and authors.
+        original = entries[index]
+        result[index] = dataclasses.replace(
+            entry,
+            title=original.title or entry.title,
+            published=original.published or entry.published,
+        )
+    return result
 
 
 async def fetch_releases(
@@ -71,6 +115,9 @@ def merge_release(entry: Entry, article: Article) -> Entry:
     extra = dict(entry.extra)
     if article.canonical_url:
         extra["canonical_url"] = article.canonical_url
+    else:
+        # The URL canonicalised from the entry's link is no page's own say.
+        extra.pop("canonical_url", None)
     # The link stays the listing's: it is the entry's key, and a canonical
     # address in its place would make the release unknown on the next crawl.
     return dataclasses.replace(
@@ -87,21 +134,29 @@ def merge_release(entry: Entry, article: Article) -> Entry:
 
 
 async def _complete(crawler: Crawler, entry: Entry, source_id: str) -> Entry:
+    # The canonical address is asked for: without tracking parameters, it is
+    # the one the site's caches and logs know the article by.
+    url = entry.extra.get("canonical_url") or entry.link
     try:
-        result = await crawler.fetch(entry.link)
+        result = await crawler.fetch(url)
         article = await asyncio.to_thread(
             extract_article, result.body, result.url, result.headers
         )
     except (FetchError, ExtractionError) as error:
         logger.warning(
-            "Release page failed; its teaser from the listing is kept",
+            "Article page failed; the entry is kept as the source gave it",
             extra={
                 "source_id": source_id,
-                "url": entry.link,
+                "url": url,
                 "error_kind": error.kind,
                 "error": str(error),
                 "status": getattr(error, "status", None),
             },
         )
         return entry
-    return merge_release(entry, article)
+    completed = merge_release(entry, article)
+    # The language is decided again on the article's own text, and the
+    # entry remembers how its source published it.
+    languages = (entry.language,) if entry.language else ()
+    completed = dataclasses.replace(completed, source_hash=entry.change_hash)
+    return label_entry(completed, languages)

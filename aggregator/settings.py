@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         description="Most new release pages fetched from one press-release "
         "listing per crawl, newest first; the rest keep their listing teaser.",
     )
+    full_text_min_words: int = Field(
+        80,
+        ge=0,
+        le=10000,
+        description="A new feed entry with fewer words of its own has its article "
+        "page fetched for the full text (0: never).",
+    )
     contact_url: str = Field(
         "https://github.com/municipal-news-aggregator",
         description="Where site owners learn about the crawler; sent in the "

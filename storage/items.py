@@ -55,11 +55,26 @@ def save_entries(
         if item is None:
             session.add(_new_item(source_id, key, entry, now, backlog))
             new += 1
-        elif item.content_hash != entry.content_hash:
+        elif item.content_hash != entry.change_hash:
             _apply(item, entry, now)
             item.changed_at = now
             updated += 1
     return SaveResult(new, updated)
+
+
+def stored_hashes(
+    session: Session, source_id: str, keys: Iterable[str]
+) -> dict[str, str]:
+    """The content hash stored for each of ``keys`` the source has an item for."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Item.entry_key, Item.content_hash).where(
+            Item.source_id == source_id, Item.entry_key.in_(wanted)
+        )
+    )
+    return {key: content_hash for key, content_hash in rows}
 
 
 def unknown_keys(session: Session, source_id: str, keys: Iterable[str]) -> set[str]:
@@ -97,13 +112,18 @@ def _apply(item: Item, entry: Entry, now: datetime) -> None:
     item.image_url = entry.image or None
     item.language = entry.language or None
     item.entry_updated_at = entry.updated
-    item.content_hash = entry.content_hash
+    item.content_hash = entry.change_hash
+    item.canonical_url = entry.extra.get("canonical_url") or None
+    item.language_method = entry.extra.get("language_method") or None
 
     # A missing date is the time the portal first saw the entry; a date in the
     # future (a wrong clock or time zone at the source) would pin the item on
-    # top of every page, so it is clamped to now.
+    # top of every page, so it is clamped to now and the source's date noted.
     published = entry.published or item.first_seen_at or now
     item.published_at = min(published, now)
+    item.date_note = None
+    if published > now:
+        item.date_note = f"dated {published.isoformat()} by the source, in the future"
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,13 @@ class Item(Base):
     # Seconds from publication to storage, for items that were new when the
     # portal saw them: dated, and not part of a source's first backlog.
     delay_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The address the same article has however it was reached: tracking
+    # parameters gone, the page's rel=canonical where it can be trusted.
+    canonical_url: Mapped[str | None] = mapped_column(String(2000), index=True)
+    # How the language was decided (detected, declared-confirmed, ...).
+    language_method: Mapped[str | None] = mapped_column(String(32))
+    # Why published_at is not the date the source gave (a date in the future).
+    date_note: Mapped[str | None] = mapped_column(Text)
 
     source: Mapped[Source] = relationship(back_populates="items")
 

@@ -183,6 +183,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         base_url="http://portal.test",
         fetch_timeout_seconds=10,
         host_gap_seconds=0,
+        # Fixture feeds link to pages nobody serves; tests of the full text
+        # turn it on with pages of their own.
+        full_text_min_words=0,
     )
 
 

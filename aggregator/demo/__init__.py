@@ -60,6 +60,8 @@ def demo_settings(settings: Settings) -> Settings:
         "allow_hosts": [*settings.allow_hosts, "127.0.0.1"],
         # The sample server is the demo's own: no need to spare it.
         "host_gap_seconds": 0.0,
+        # The sample stories have no article pages behind them.
+        "full_text_min_words": 0,
     }
     if "AGGREGATOR_DATABASE_URL" not in os.environ:
         updates["database_url"] = "sqlite:///var/demo.db"
