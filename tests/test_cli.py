@@ -214,3 +214,59 @@ def test_sources_check_refuses_a_private_address_not_allowed(env, monkeypatch):
 
     assert result.exit_code == 1
     assert result.output.startswith("error: http://127.0.0.1:9/: refused_address")
+
+
+def test_inspect_prints_one_json_object_per_feed_entry(env):
+    result = _run("inspect", str(FIXTURES / "feeds" / "rss20.xml"))
+
+    reports = [json.loads(line) for line in result.output.splitlines()]
+    assert result.exit_code == 0
+    assert len(reports) >= 2
+    first = reports[0]
+    assert first["kind"] == "feed entry"
+    assert first["title"] == "Neue Radwege am Rheinufer freigegeben"
+    assert (first["language"], first["language_method"]) == (
+        "de",
+        "declared-confirmed",
+    )
+    assert first["published"].startswith("2026-11-03")
+
+
+def test_inspect_reads_a_saved_listing_with_its_address(env):
+    result = _run(
+        "inspect", "--listing", "--url",
+        "https://www.musterstadt.de/rathaus/presse/pressemitteilungen",
+        str(FIXTURES / "pages" / "de_stadt_pressemitteilungen.html"),
+    )  # fmt: skip
+
+    reports = [json.loads(line) for line in result.output.splitlines()]
+    assert [report["kind"] for report in reports] == ["listing teaser"] * 3
+    assert reports[0]["title"] == "Neue Kita am Stadtpark eröffnet"
+
+
+def test_inspect_fetches_an_address_and_detects_the_language(env, site: Site):
+    article = (
+        "<html lang='de'><body><article><h1>Le conseil municipal vote le budget"
+        "</h1><p>Le conseil municipal a adopté mardi soir le budget de la ville "
+        "pour l'année prochaine, avec de nouveaux crédits pour les écoles, les "
+        "pistes cyclables et la rénovation de la médiathèque du centre.</p>"
+        "</article></body></html>"
+    )
+    url = site.serve("/actualites/budget", article, "text/html; charset=utf-8")
+
+    result = _run("inspect", url)
+
+    [report] = [json.loads(line) for line in result.output.splitlines()]
+    assert report["kind"] == "article"
+    assert (report["language"], report["language_method"]) == ("fr", "detected")
+    assert "pistes cyclables" in report["text"]
+
+
+def test_inspect_names_what_it_could_not_read_and_exits_1(env, tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01\x02" * 100)
+
+    result = CliRunner().invoke(cli, ["inspect", str(junk)])
+
+    assert result.exit_code == 1
+    assert f"error: {junk}: not_a" in result.output
