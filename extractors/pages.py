@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from urllib.parse import SplitResult, parse_qsl, urldefrag, urljoin, urlsplit
 
+import dateparser
 import soupsieve
 from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 
@@ -41,11 +42,15 @@ _DATE = re.compile(
     r"\b(?:(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
     r"|(?P<d2>\d{1,2})(?P<sep>[./])\s?(?P<m2>\d{1,2})(?P=sep)\s?(?P<y2>\d{4}))\b"
 )
-# Dates with a month name ("14 mars 2026", "March 14, 2026") are recognised as
-# dates but not read: that would need the month names of every EU language.
+# Dates with a month name ("14 mars 2026", "March 14, 2026") are read by
+# dateparser in the page's language: without the hint it misreads them.
 _NAMED_DATE = re.compile(
     r"\b\d{1,2}\.?\s+[^\W\d]{3,12}\.?\s+\d{4}\b|\b[^\W\d]{3,12}\.?\s+\d{1,2},\s+\d{4}\b"
 )
+_DATEPARSER_SETTINGS: dict[str, object] = {
+    "REQUIRE_PARTS": ["day", "month", "year"],
+    "PREFER_DATES_FROM": "past",
+}
 _FILE = re.compile(
     r"\.(?:pdf|docx?|xlsx?|pptx?|od[tsp]|rtf|csv|txt|zip|rar|7z|gz|jpe?g|png|gif"
     r"|webp|svg|mp[34]|avi|mov|wmv|ics|vcf|xml|rss|atom)$",
@@ -333,7 +338,7 @@ def _entry(
         title=title,
         link=link,
         summary=_summary(teaser, title_nodes, title),
-        published=_published(teaser, title_nodes),
+        published=_published(teaser, title_nodes, language),
         image=_image(teaser, base),
         language=language,
     )
@@ -355,16 +360,17 @@ def _summary(teaser: list[Tag], title_nodes: list[Tag], title: str) -> str:
     return summary if len(summary) >= 20 and summary != title else ""
 
 
-def _published(teaser: list[Tag], title_nodes: list[Tag]) -> datetime | None:
+def _published(
+    teaser: list[Tag], title_nodes: list[Tag], language: str
+) -> datetime | None:
     for stamp in _find(teaser, "time"):
-        if found := _date(_attr(stamp, "datetime")) or _date(_text(stamp)):
-            return found
+        moment = _date(_attr(stamp, "datetime")) or _date(_text(stamp), language)
+        if moment:
+            return moment
     # A date in the teaser's prose is more often an event's than the
     # publication's, so only a line that is mostly a date counts.
-    # Limitation: month names are not read, so "14 mars 2026" gives no date
-    # until the article page itself is extracted.
     lines = filter(_is_date_line, _lines(teaser, title_nodes))
-    return next(filter(None, map(_date, lines)), None)
+    return next(filter(None, (_date(line, language) for line in lines)), None)
 
 
 def _is_date_line(text: str) -> bool:
@@ -373,8 +379,9 @@ def _is_date_line(text: str) -> bool:
     return undated != text and len(undated.strip()) < 30
 
 
-def _date(text: str) -> datetime | None:
-    """An ISO 8601 timestamp, else the first numeric date in ``text``, in UTC."""
+def _date(text: str, language: str = "") -> datetime | None:
+    """An ISO 8601 timestamp, else the first numeric date in ``text``, else a
+    date with a month name in ``language``; in UTC."""
     try:
         parsed = datetime.fromisoformat(text.strip())
         # Limitation: a time without an offset is taken as UTC, one or two
@@ -392,7 +399,27 @@ def _date(text: str) -> datetime | None:
             return datetime(year, month, day, tzinfo=UTC)
         except ValueError:
             continue
+    named = _NAMED_DATE.search(text)
+    if named and language:
+        return named_date(named[0], language)
     return None
+
+
+def named_date(text: str, language: str) -> datetime | None:
+    """A date written with its month name in ``language``, at midnight UTC."""
+    # Limitation: dateparser misses some Latvian, Lithuanian and Maltese long
+    # forms ("2026. gada 14. marts") even with the language given; such teasers
+    # stay undated until their release page is read.
+    try:
+        moment = dateparser.parse(
+            text, languages=[language], settings=_DATEPARSER_SETTINGS
+        )
+    except (ValueError, LookupError):
+        # dateparser refuses languages it has no data for.
+        return None
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC)
 
 
 def _image(teaser: list[Tag], base: str) -> str:

@@ -98,14 +98,14 @@ def test_parse_listing_skips_other_sites_downloads_and_pagination():
     assert not any("currentPage" in link for link in links)
 
 
-def test_parse_listing_leaves_month_name_dates_unread_in_swedish_news():
+def test_parse_listing_reads_month_name_dates_in_swedish_news():
     entries = parse_fixture("sv_kommun_nyheter.html", SV_URL)
 
     assert [(e.title, e.link, e.published) for e in entries] == [
         (
             "Ny simhall öppnar i höst",
             SV_URL + "/nyheter/2026-03-14-ny-simhall-oppnar-i-host.html",
-            None,
+            utc(2026, 3, 14),
         ),
         (
             "Trafikomläggning på Storgatan",
@@ -115,7 +115,7 @@ def test_parse_listing_leaves_month_name_dates_unread_in_swedish_news():
         (
             "Lämna synpunkter på översiktsplanen",
             SV_URL + "/nyheter/2026-03-09-lamna-synpunkter-pa-oversiktsplanen.html",
-            None,
+            utc(2026, 3, 9),
         ),
     ]
     # The date line is no summary, named month or not.
@@ -656,3 +656,28 @@ def test_parse_listing_raises_not_a_page_when_the_selector_matches_no_link(
 def test_parse_listing_raises_not_a_page_for_an_invalid_selector():
     with pytest.raises(NotAPage, match="no valid CSS selector"):
         parse_listing(SELECTOR_PAGE, IT_URL, selector="ul >> [a")
+
+
+@pytest.mark.parametrize(
+    ("lang", "written", "expected"),
+    [
+        ("fr", "14 mars 2026", utc(2026, 3, 14)),
+        ("de", "Veröffentlicht am 3. Februar 2026", utc(2026, 2, 3)),
+        ("pl", "14 października 2026", utc(2026, 10, 14)),
+        ("bg", "14 март 2026", utc(2026, 3, 14)),
+        ("en", "Published March 9, 2026", utc(2026, 3, 9)),
+    ],
+)
+def test_teaser_date_with_a_month_name_is_read_in_the_page_language(
+    lang, written, expected
+):
+    page = f"""<html lang="{lang}"><body><main><ul>
+    <li><h3><a href="/news/one-release-of-the-town">A release of the town hall
+    about the budget</a></h3><p>{written}</p><p>The teaser text of it.</p></li>
+    <li><h3><a href="/news/another-release">Another release of the town hall
+    about the schools</a></h3><p>Teaser of the second.</p></li>
+    </ul></main></body></html>"""
+
+    first, _second = parse_listing(page.encode(), "https://town.example/news/")
+
+    assert first.published == expected
