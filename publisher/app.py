@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from publisher import feed_views, pages, websub_views
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
+from publisher.i18n import Catalogues, LocaleMiddleware, install_i18n
 
 HERE = Path(__file__).parent
 
@@ -26,8 +27,10 @@ def create_app(
     With ``on_push``, also the WebSub callback, which hands it every validly
     signed push as (source id, body, headers).
     """
+    catalogues = Catalogues.load()
     templates = Jinja2Templates(directory=HERE / "templates")
     install_filters(templates.env)
+    install_i18n(templates.env, catalogues)
     templates.env.globals["site_title"] = config.site_title
 
     app = FastAPI(
@@ -37,6 +40,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(feed_views.router)
+    app.add_middleware(LocaleMiddleware, locales=catalogues.locales)
     if on_push is not None:
         app.state.push_ingest = on_push
         app.include_router(websub_views.router)
