@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
-from publisher import feed_views, pages, websub_views
+from publisher import api, feed_views, pages, websub_views
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
 from publisher.i18n import Catalogues, LocaleMiddleware, install_i18n
@@ -34,14 +34,20 @@ def create_app(
     templates.env.globals["site_title"] = config.site_title
 
     app = FastAPI(
-        title=config.site_title, docs_url=None, redoc_url=None, openapi_url=None
+        title=f"{config.site_title} API",
+        version="1",
+        description="Items and sources of the portal, newest first.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=f"{api.PREFIX}/openapi.json",
     )
     app.state.portal = PortalContext(config, sessions, templates)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(pages.router)
-    app.include_router(feed_views.router)
+    app.include_router(pages.router, include_in_schema=False)
+    app.include_router(feed_views.router, include_in_schema=False)
+    app.include_router(api.router)
     app.add_middleware(LocaleMiddleware, locales=catalogues.locales)
     if on_push is not None:
         app.state.push_ingest = on_push
-        app.include_router(websub_views.router)
+        app.include_router(websub_views.router, include_in_schema=False)
     return app
