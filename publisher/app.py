@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +48,8 @@ def create_app(
     app.include_router(feed_views.router, include_in_schema=False)
     app.include_router(api.router)
     app.add_middleware(LocaleMiddleware, locales=catalogues.locales)
+    # Feeds and pages are text that shrinks to a fifth; feed readers poll often.
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     if on_push is not None:
         app.state.push_ingest = on_push
         app.include_router(websub_views.router, include_in_schema=False)
