@@ -191,11 +191,7 @@ def install_i18n(environment: Environment, catalogues: Catalogues) -> None:
 
     @pass_context
     def local_duration(context: Context, value: timedelta | None) -> str:
-        if value is None:
-            return "–"
-        return format_timedelta(
-            value, threshold=1.5, format="short", locale=_locale(context)
-        )
+        return duration_text(value, _locale(context))
 
     @pass_context
     def local_number(context: Context, value: float) -> str:
@@ -221,6 +217,35 @@ def path_in_locale(request: Request, locale: str) -> str:
     route_path = state.get("route_path", request.url.path)
     query = f"?{request.url.query}" if request.url.query else ""
     return f"{root}/{locale}{route_path}{query}"
+
+
+# The units a delay is written in, largest first, and their length.
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def duration_text(value: timedelta | None, locale: str) -> str:
+    """A delay in its two largest units, in the reader's language: 3 h 20 min."""
+    if value is None:
+        return "–"
+    seconds = max(int(value.total_seconds()), 0)
+    parts: list[str] = []
+    for unit, length in _UNITS:
+        count, seconds = divmod(seconds, length)
+        if count and len(parts) < 2:
+            parts.append(
+                format_timedelta(
+                    timedelta(seconds=count * length),
+                    granularity=unit,
+                    threshold=10_000,
+                    format="short",
+                    locale=locale,
+                )
+            )
+        elif parts:
+            break
+    return " ".join(parts) or format_timedelta(
+        timedelta(0), granularity="second", format="short", locale=locale
+    )
 
 
 def locale_name(code: str) -> str:

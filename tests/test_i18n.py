@@ -12,7 +12,12 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from extractors.entry import Entry
-from publisher.i18n import LOCALES, TRANSLATIONS, locale_from_accept_language
+from publisher.i18n import (
+    LOCALES,
+    TRANSLATIONS,
+    duration_text,
+    locale_from_accept_language,
+)
 from storage.items import save_entries
 from storage.sources import sync_sources
 
@@ -158,3 +163,20 @@ def test_feeds_answer_under_a_locale_prefix_too(client):
 
     assert response.status_code == 200
     assert "Meldung 1" in response.text
+
+
+@pytest.mark.parametrize(
+    ("delay", "locale", "expected"),
+    [
+        (timedelta(hours=3, minutes=20), "en", "3 hr 20 min"),
+        (timedelta(hours=3, minutes=20), "de", "3 Std. 20 Min."),
+        (timedelta(days=2, hours=4, minutes=5), "pl", "2 dni 4 godz."),
+        (timedelta(days=1, minutes=3), "fr", "1\u202fj"),
+        (timedelta(seconds=45), "sv", "45 s"),
+        (None, "en", "–"),
+    ],
+)
+def test_delays_are_written_in_two_units_of_the_readers_language(
+    delay, locale, expected
+):
+    assert duration_text(delay, locale) == expected
