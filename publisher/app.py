@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
-from publisher import api, feed_views, pages, websub_views
+from publisher import api, editor_views, feed_views, pages, websub_views
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
 from publisher.i18n import Catalogues, LocaleMiddleware, install_i18n
@@ -22,6 +24,7 @@ def create_app(
     config: PortalConfig,
     sessions: sessionmaker[Session],
     on_push: websub_views.PushIngest | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """The portal: pages, feeds and static files.
 
@@ -42,11 +45,18 @@ def create_app(
         redoc_url=None,
         openapi_url=f"{api.PREFIX}/openapi.json",
     )
-    app.state.portal = PortalContext(config, sessions, templates)
+    app.state.portal = PortalContext(
+        config, sessions, templates, now or (lambda: datetime.now(UTC))
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(feed_views.router, include_in_schema=False)
     app.include_router(api.router)
+    app.include_router(editor_views.router, include_in_schema=False)
+    app.add_exception_handler(
+        editor_views.NotSignedIn,
+        editor_views.login_redirect,  # type: ignore[arg-type]
+    )
     app.add_middleware(LocaleMiddleware, locales=catalogues.locales)
     # Feeds and pages are text that shrinks to a fifth; feed readers poll often.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)

@@ -12,8 +12,10 @@ import gettext
 import io
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_timedelta
@@ -24,9 +26,28 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as ASGIMessage
 
 logger = logging.getLogger(__name__)
+
+
+def N_(message: str) -> str:  # noqa: N802 (the name Babel extracts)
+    """Marks a message for the catalogues; it is translated where it is shown."""
+    return message
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something to tell a person, translated when shown: a catalogue message
+    and the values of its placeholders."""
+
+    text: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.text % self.params if self.params else self.text
+
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 DEFAULT_LOCALE = "en"
@@ -139,7 +160,7 @@ class LocaleMiddleware:
         header = _header(scope, b"accept-language")
         state["locale"] = locale_from_accept_language(header, self.locales)
 
-        async def send_varying(message: Message) -> None:
+        async def send_varying(message: ASGIMessage) -> None:
             # The same address answers in several languages: caches must key
             # on the header that chose.
             if message["type"] == "http.response.start":
@@ -220,7 +241,13 @@ def path_in_locale(request: Request, locale: str) -> str:
 
 
 # The units a delay is written in, largest first, and their length.
-_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+_Unit = Literal["day", "hour", "minute", "second"]
+_UNITS: tuple[tuple[_Unit, int], ...] = (
+    ("day", 86400),
+    ("hour", 3600),
+    ("minute", 60),
+    ("second", 1),
+)
 
 
 def duration_text(value: timedelta | None, locale: str) -> str:
