@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
 import gzip
 import importlib.resources
 import io
@@ -38,8 +39,7 @@ from typing import Any
 logger = logging.getLogger("build_gazetteer")
 
 EU_COUNTRIES = (
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO "
-    "SE SI SK"
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK"
 ).split()
 EU_LANGUAGES = (
     "bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv"
@@ -127,9 +127,7 @@ def add_subdivision_exonyms(regions: list[dict[str, Any]]) -> int:
         for lang in EU_LANGUAGES
         if gettext.find("iso3166-2", pycountry.LOCALES_DIR, languages=[lang])
     ]
-    by_name: dict[tuple[str, str], list[dict[str, Any]]] = collections.defaultdict(
-        list
-    )
+    by_name: dict[tuple[str, str], list[dict[str, Any]]] = collections.defaultdict(list)
     for region in regions:
         for name in region["names"]:
             by_name[(region["country"], normalise(name))].append(region)
@@ -198,8 +196,7 @@ def read_postcode_regions() -> dict[str, dict[str, collections.Counter[str]]]:
         counts: dict[str, collections.Counter[str]] = collections.defaultdict(
             collections.Counter
         )
-        for line in text.splitlines()[1:]:
-            fields = line.split(",")
+        for fields in list(csv.reader(io.StringIO(text)))[1:]:
             if len(fields) < 7:
                 continue
             nuts3 = lookup(country, fields[0])
@@ -208,9 +205,14 @@ def read_postcode_regions() -> dict[str, dict[str, collections.Counter[str]]]:
             # The place itself counts most; the municipality it belongs to
             # (admin_name3, or admin_name2 in the Netherlands) also names it.
             counts[normalise(fields[6])][nuts3] += 3
-            for admin in (fields[5], fields[4]):
+            for admin in (fields[5], fields[4], fields[6]):
                 if admin:
                     counts[normalise(admin)][nuts3] += 1
+                    # Districts of a city name the city ("Praha 10",
+                    # "Wien, Landstraße", "Praha 4 - Krč").
+                    city = re.split(r"\s*[,(]|\s+-\s+|\s+\d", admin)[0]
+                    if city and city != admin:
+                        counts[normalise(city)][nuts3] += 1
         names[country] = counts
     return names
 
@@ -289,6 +291,10 @@ def place_in_nuts3(
         counts: collections.Counter[str] = collections.Counter()
         regions = postcode_regions.get(place["country"], {})
         counts.update(regions.get(normalise(place["name"]), {}))
+        if not counts:
+            # GeoNames names some cities in English (Prague): try the others.
+            for name in place["names"]:
+                counts.update(regions.get(normalise(name), {}))
         found = [code for code, _ in counts.most_common() if code in nuts3_codes]
         if found:
             place["parent"] = found[0]
@@ -355,22 +361,49 @@ def nearest_place(place: dict[str, Any], grid: Grid) -> dict[str, Any] | None:
     return None
 
 
+# The official languages of each member state, for the common-word exemption.
+COUNTRY_LANGUAGES = {
+    "AT": "de", "BE": "nl fr de", "BG": "bg", "CY": "el", "CZ": "cs", "DE": "de",
+    "DK": "da", "EE": "et", "ES": "es", "FI": "fi sv", "FR": "fr", "GR": "el",
+    "HR": "hr", "HU": "hu", "IE": "ga en", "IT": "it", "LT": "lt", "LU": "fr de",
+    "LV": "lv", "MT": "mt en", "NL": "nl", "PL": "pl", "PT": "pt", "RO": "ro",
+    "SE": "sv", "SI": "sl", "SK": "sk",
+}  # fmt: skip
+# A place this large is what its name means in its own country's languages.
+LARGE_PLACE = 100_000
+
+
 def common_words(nodes: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Per language, the one-word place names that are common words in it.
 
-    wordfreq's lists are lower-cased, so a city name is in them too ("paris"
-    is frequent in every language). What marks a common word is that it is
-    much more frequent in one language than in the others: "most" (bridge)
-    in Czech, "nice" in English, while "paris" is about as frequent anywhere.
+    wordfreq's lists are lower-cased, so they cannot tell the Czech word
+    "most" (bridge) from the town Most. What marks a common word is that it
+    is much more frequent in one language than in the others (Czech "most",
+    English "nice"), but so is a place's own name in its own language (Brno
+    in Czech, Wien in German) and an exonym in its language (Vienna in
+    English): countries, NUTS regions and places of 100,000+ are therefore
+    never common words in their country's languages, and a name of a place
+    abroad must also be frequent in absolute terms.
     """
     from wordfreq import available_languages, get_frequency_dict
 
-    words = {
-        name.casefold()
-        for node in nodes
-        for name in node["names"]
-        if " " not in name and "-" not in name
-    }
+    exempt: dict[str, set[str]] = collections.defaultdict(set)
+    home: dict[str, set[str]] = collections.defaultdict(set)
+    words = set()
+    for node in nodes:
+        large = node["level"] != "municipality" or (
+            (node.get("population") or 0) >= LARGE_PLACE
+        )
+        for name in node["names"]:
+            word = name.casefold()
+            if " " in word or "-" in word:
+                continue
+            words.add(word)
+            for lang in COUNTRY_LANGUAGES.get(node["country"] or "", "").split():
+                home[lang].add(word)
+                if large:
+                    exempt[lang].add(word)
+
     zipf: dict[str, dict[str, float]] = {}
     for lang in EU_LANGUAGES:
         source = WORDFREQ_LANGUAGE.get(lang, lang)
@@ -384,14 +417,21 @@ def common_words(nodes: list[dict[str, Any]]) -> dict[str, list[str]]:
             for word in words
             if word in frequencies
         }
+
     stop: dict[str, list[str]] = {}
     for lang, scores in zipf.items():
         others = [zipf[other] for other in zipf if other != lang]
         common = []
         for word, score in scores.items():
+            # A name of a place abroad is a foreign word or an exonym (Vienna,
+            # Cologne in English), rare unless it is also a word of the
+            # language; at home, a rarer word already makes a name ambiguous.
+            floor = 3.0 if word in home[lang] else 4.5
+            if score < floor or word in exempt[lang]:
+                continue
             elsewhere = sorted(table.get(word, 0.0) for table in others)
-            median = elsewhere[len(elsewhere) // 2]
-            if score >= 3.0 and (score - median >= 1.0 or score >= 5.5):
+            # Very frequent words are common whatever the other languages say.
+            if score - elsewhere[len(elsewhere) // 2] >= 0.9 or score >= 5.0:
                 common.append(word)
         stop[lang] = sorted(common)
     return stop
