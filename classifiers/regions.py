@@ -180,10 +180,7 @@ class RegionClassifier:
         nodes = self.gazetteer.nodes
         candidates = [nodes[code] for code, _ in entries if code in nodes]
         home = [n for n in candidates if source.country and n.country == source.country]
-        if home:
-            candidates = home
-        else:
-            candidates = [n for n in candidates if is_known_abroad(n)]
+        candidates = home or [n for n in candidates if is_known_abroad(n)]
         if not candidates:
             return None
 
