@@ -54,8 +54,9 @@ class Gazetteer:
 
     def __post_init__(self) -> None:
         for node in self.nodes.values():
-            key = (node.country or "", fold(node.name))
-            self._by_country_name.setdefault(key, []).append(node.code)
+            for name in (node.name, *node.names):
+                key = (node.country or "", fold(name))
+                self._by_country_name.setdefault(key, []).append(node.code)
 
     def resolve(self, code: str) -> str | None:
         """The code a node has now, following a replacement; None if unknown."""
@@ -84,8 +85,10 @@ class Gazetteer:
     def find_by_name(
         self, country: str, name: str, within: str | None = None
     ) -> RegionNode | None:
-        """The node of a country with this official name; a node under
-        ``within`` (a NUTS code) first, then the most populous one."""
+        """The node of a country with this name; one under ``within`` (a NUTS
+        code) first, then one whose official name it is, then the most
+        populous. GeoNames' main name of a place is not always its official
+        name (Sofia, София), so every name counts."""
         codes = self._by_country_name.get((country, fold(name)), [])
         if not codes:
             return None
@@ -94,6 +97,7 @@ class Gazetteer:
             nodes,
             key=lambda n: (
                 within is not None and within in self.ancestors(n.code),
+                fold(n.name) == fold(name),
                 n.level == "municipality",
                 n.population or 0,
             ),

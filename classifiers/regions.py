@@ -29,6 +29,9 @@ MAX_NAME_WORDS = 5
 # enough to be the likely meaning of its name: a village abroad that shares
 # its name with a word or a person is the usual false hit.
 FOREIGN_MIN_POPULATION = 50_000
+# A region is what its name most likely means, unless a larger place of the
+# same name lies inside it (Wien) or elsewhere.
+REGION_WEIGHT = 500_000
 REGION_LEVELS = frozenset({"country", "nuts1", "nuts2", "nuts3"})
 # Words, with apostrophes and periods inside names (L'Aquila, St. Pölten).
 _WORD = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
@@ -172,10 +175,11 @@ class RegionClassifier:
     ) -> RegionNode | None:
         """The node a name most likely means for this source.
 
-        Places in the source's country come first, nearest to the source's
-        region first; abroad, only regions and large places. A region that
-        shares its name with a municipality inside it (Wien) gives way to the
-        municipality, which brings the region along as its ancestor.
+        Places in the source's country come first, those in the source's
+        region first; abroad, only regions and large places; then the most
+        populous. A region that shares its name with a municipality inside it
+        (Wien) gives way to the municipality, which brings the region along
+        as its ancestor.
         """
         nodes = self.gazetteer.nodes
         candidates = [nodes[code] for code, _ in entries if code in nodes]
@@ -185,23 +189,26 @@ class RegionClassifier:
             return None
 
         near = nuts_to_iso(source.region) if source.region else None
+        inside = {
+            n.code: [
+                m
+                for m in candidates
+                if m.level == "municipality"
+                and n.code in self.gazetteer.ancestors(m.code)
+            ]
+            for n in candidates
+            if n.level != "municipality"
+        }
         best = max(
             candidates,
             key=lambda n: (
                 near is not None
                 and near in (n.code, *self.gazetteer.ancestors(n.code)),
-                n.level in REGION_LEVELS or n.level == "eu",
-                n.population or 0,
+                weight(n, inside.get(n.code, [])),
             ),
         )
-        inside = [
-            n
-            for n in candidates
-            if n.level == "municipality"
-            and best.code in self.gazetteer.ancestors(n.code)
-        ]
-        if best.level != "municipality" and inside:
-            return max(inside, key=lambda n: n.population or 0)
+        if inside.get(best.code):
+            return max(inside[best.code], key=lambda n: n.population or 0)
         return best
 
     def index_for(self, family: str | None) -> NameIndex:
@@ -275,6 +282,14 @@ def add_editor_regions(
                     node.code,
                 )
     return list(found.values())
+
+
+def weight(node: RegionNode, inside: list[RegionNode]) -> int:
+    """How likely a name means this node: its population; for a region, that
+    of the largest place inside it of the same name, or a large default."""
+    if node.level == "municipality":
+        return node.population or 0
+    return max([REGION_WEIGHT, *(m.population or 0 for m in inside)])
 
 
 def is_known_abroad(node: RegionNode) -> bool:

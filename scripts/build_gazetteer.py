@@ -113,7 +113,8 @@ def normalise(name: str) -> str:
 
 def is_eu_script_name(name: str) -> bool:
     """True for a proper name in an EU script: capitalised, letters, no digits."""
-    letters = [c for c in name if c.isalpha()]
+    # Dutch names may start with a contracted article: 's-Gravenhage.
+    letters = [c for c in re.sub(r"^['’][st][- ]", "", name) if c.isalpha()]
     if len(letters) < 2 or any(c.isdigit() for c in name):
         return False
     if not letters[0].isupper() or (name.isupper() and len(name) <= 4):
