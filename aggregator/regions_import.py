@@ -21,7 +21,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from aggregator.crawler import Crawler
 from aggregator.errors import AggregatorError
+from aggregator.settings import Settings
 from classifiers.gazetteer import RegionNode, fold, read_shipped_nodes
 from classifiers.regions import nuts_to_iso
 from storage.regions import RegionChanges, upsert_regions
@@ -62,6 +64,8 @@ EU_COUNTRIES = frozenset(
 _NUTS_CODE = re.compile(r"^[A-Z]{2}[0-9A-Z]{1,3}$")
 _LAU_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,19}$")
 MAX_ERRORS_SHOWN = 20
+# Eurostat's LAU workbook is larger than any page or feed the crawl reads.
+MAX_TABLE_BYTES = 200_000_000
 
 # Header names, case and spacing ignored, as Eurostat's and GISCO's tables
 # spell them in the years seen.
@@ -142,6 +146,16 @@ def import_regions(
     return ImportReport(changes, len(lau_nodes), len(nuts_nodes))
 
 
+async def fetch_table(settings: Settings, url: str) -> bytes:
+    """A published table, fetched through the crawler with its usual rules
+    (robots.txt, allowed hosts, timeouts) but a body cap fit for tables."""
+    table_settings = settings.model_copy(
+        update={"max_body_bytes": max(settings.max_body_bytes, MAX_TABLE_BYTES)}
+    )
+    async with Crawler(table_settings) as crawler:
+        return (await crawler.fetch(url)).body
+
+
 def node_row(
     node: RegionNode, nodes: dict[str, RegionNode], origin: str
 ) -> dict[str, Any]:
@@ -176,7 +190,9 @@ def read_lau_table(
     places: dict[tuple[str, str], list[RegionNode]] = {}
     for node in nodes.values():
         if node.code.startswith("geo:"):
-            places.setdefault((node.country or "", fold(node.name)), []).append(node)
+            # GeoNames may call the place by an exonym (Vienna): every name.
+            for name in dict.fromkeys(fold(n) for n in (node.name, *node.names)):
+                places.setdefault((node.country or "", name), []).append(node)
 
     problems: list[str] = []
     found: dict[str, RegionNode] = {}
@@ -189,7 +205,10 @@ def read_lau_table(
             continue
         twins = places.get((node.country or "", fold(node.name)), [])
         same_region = [p for p in twins if p.parent == node.parent] or twins
-        replaces = same_region[0].code if len(same_region) == 1 else None
+        official = [p for p in same_region if fold(p.name) == fold(node.name)]
+        candidates = official or same_region
+        # Two places of the name in one region: which one is meant is unknown.
+        replaces = candidates[0].code if len(candidates) == 1 else None
         found[node.code] = RegionNode(
             node.code,
             node.parent,

@@ -86,11 +86,8 @@ def descendant_codes(session: Session, code: str) -> list[str]:
 
 def count_regions(session: Session) -> dict[str, int]:
     """How many nodes the tree holds, by level."""
-    return dict(
-        session.execute(select(Region.level, func.count()).group_by(Region.level))
-        .tuples()
-        .all()
-    )
+    rows = session.execute(select(Region.level, func.count()).group_by(Region.level))
+    return {level: count for level, count in rows}
 
 
 def _columns() -> list[Any]:
