@@ -188,6 +188,54 @@ def sources_check(settings: Settings, url: str) -> None:
     click.echo("\n".join(lines))
 
 
+@cli.group()
+def regions() -> None:
+    """The region tree: EU, countries, NUTS regions, municipalities."""
+
+
+@regions.command("import")
+@click.option("--nuts", help="Eurostat NUTS table: a CSV or XLSX file, or its URL.")
+@click.option("--lau", help="Eurostat LAU table: a CSV or XLSX file, or its URL.")
+@click.pass_obj
+def regions_import(settings: Settings, nuts: str | None, lau: str | None) -> None:
+    """Load the shipped region tree, and Eurostat's NUTS and LAU tables if
+    given, into the database. A second import of the same files changes
+    nothing; a file with a bad row changes nothing and names the row."""
+    from aggregator.regions_import import import_regions
+
+    with _runtime(settings) as runtime:
+        runtime.require_schema()
+        tables = {
+            name: (target, _read_table(settings, target))
+            for name, target in (("nuts", nuts), ("lau", lau))
+            if target
+        }
+        with runtime.sessions() as session:
+            report = import_regions(session, tables.get("nuts"), tables.get("lau"))
+    changes = report.changes
+    click.echo(
+        f"{changes.added} added, {changes.changed} changed, "
+        f"{changes.unchanged} unchanged ({report.nuts} NUTS regions and "
+        f"{report.municipalities} municipalities read)."
+    )
+
+
+def _read_table(settings: Settings, target: str) -> bytes:
+    """A table's bytes from a file, or from an address through the crawler."""
+    if not target.startswith(("http://", "https://")):
+        try:
+            return Path(target).read_bytes()
+        except OSError as error:
+            raise click.ClickException(f"cannot read {target}: {error}") from error
+
+    from aggregator.regions_import import fetch_table
+
+    try:
+        return asyncio.run(fetch_table(settings, target))
+    except FetchError as error:
+        raise click.ClickException(f"cannot fetch {target}: {error}") from error
+
+
 @cli.command()
 @click.option("--all", "everything", is_flag=True, help="Crawl every active source.")
 @click.pass_obj

@@ -1,4 +1,5 @@
-"""The tables: sources, the fetch log, items, WebSub subscriptions, editors."""
+"""The tables: sources, the fetch log, items, WebSub subscriptions, editors,
+regions."""
 
 from __future__ import annotations
 
@@ -295,3 +296,27 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Region(Base):
+    """A node of the region tree: EU, country, NUTS region or municipality.
+
+    ``path`` lists the codes from the root down to the node ("EU/AT/AT1/AT13/
+    AT130/"), so a region's descendants are the rows whose path starts with
+    its own: one indexed range scan.
+    """
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    parent: Mapped[str | None] = mapped_column(String(40), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    population: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(400), index=True)
+    # The shipped GeoNames node an imported municipality is.
+    replaces: Mapped[str | None] = mapped_column(String(40))
+    # Where the node came from: "gazetteer" (shipped) or "eurostat" (imported).
+    origin: Mapped[str] = mapped_column(String(16))
