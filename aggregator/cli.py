@@ -28,6 +28,7 @@ from aggregator.inspection import (
 from aggregator.logs import configure_logging
 from aggregator.runtime import Runtime
 from aggregator.settings import Settings, describe_settings
+from extractors.entry import Entry
 from extractors.errors import ExtractionError
 from storage.fetches import FetchRecord
 from storage.health import SourceHealth, short_duration, source_health
@@ -277,18 +278,37 @@ def crawl(settings: Settings, everything: bool) -> None:
 @click.option(
     "--listing", is_flag=True, help="Read HTML pages as press-release listings."
 )
+@click.option("--country", default=None, help="The source's country (ISO code).")
+@click.option("--region", default=None, help="The source's NUTS code.")
+@click.option("--municipality", default=None, help="The source's LAU code.")
+@click.option(
+    "--publisher",
+    type=click.Choice(["municipality", "region", "national", "eu_institution"]),
+    default=None,
+    help="Who publishes the source, as sources.yaml says.",
+)
 @click.pass_obj
 def inspect(
     settings: Settings, targets: tuple[str, ...], languages: tuple[str, ...],
-    saved_from: str, listing: bool,
+    saved_from: str, listing: bool, country: str | None, region: str | None,
+    municipality: str | None, publisher: str | None,
 ) -> None:  # fmt: skip
     """Run the extraction stages on FILEs or URLs; print one JSON object per item.
 
-    Shows the title, text, language and how it was decided, the dates and the
-    canonical address of every item, so that an editor or an operator sees
-    why an item looks as it does. Nothing is stored.
+    Shows the title, text, language and how it was decided, the dates, the
+    canonical address, and the regions and topics with the mentions and terms
+    that decided them, so that an editor or an operator sees why an item
+    looks and lands as it does. Nothing is stored.
     """
+    from aggregator.classification import Classifiers, classification_report
     from aggregator.crawler import Crawler
+    from classifiers.regions import SourcePlace
+
+    classifiers = Classifiers.load()
+    place = SourcePlace(country, region, municipality, publisher)
+
+    def classify(entry: Entry) -> dict[str, object]:
+        return classification_report(classifiers, entry, place)
 
     async def fetch(url: str) -> Document:
         async with Crawler(settings) as crawler:
@@ -301,7 +321,7 @@ def inspect(
                 document = asyncio.run(fetch(target))
             else:
                 document = read_document(Path(target), saved_from)
-            reports = inspect_document(document, languages, listing)
+            reports = inspect_document(document, languages, listing, classify)
         except (OSError, FetchError, ExtractionError) as error:
             kind = getattr(error, "kind", type(error).__name__)
             click.echo(f"error: {target}: {kind}: {error}", err=True)

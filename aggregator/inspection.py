@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import mimetypes
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,15 +52,29 @@ async def fetch_document(crawler: Crawler, url: str) -> Document:
 
 
 def inspect_document(
-    document: Document, languages: Sequence[str] = (), listing: bool = False
+    document: Document,
+    languages: Sequence[str] = (),
+    listing: bool = False,
+    classify: Callable[[Entry], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One report per item the document holds: a feed's entries, an article,
     or the teasers of a press-release listing, in that order of trying.
 
     ``listing`` reads an HTML page as a press-release listing, as a source of
     ``kind: page`` is read; an article extractor finds text on a listing too.
+    ``classify`` adds each entry's regions and topics with their evidence.
     Raises ``ExtractionError`` when the document is none of these.
     """
+    reports = _extract(document, languages, listing)
+    if classify is not None:
+        for report, entry in reports:
+            report.update(classify(entry))
+    return [report for report, _entry in reports]
+
+
+def _extract(
+    document: Document, languages: Sequence[str], listing: bool
+) -> list[tuple[dict[str, Any], Entry]]:
     if listing:
         teasers = parse_listing(document.body, document.url, document.headers)
         return [
@@ -108,7 +122,9 @@ def _article_entry(article: Article) -> Entry:
     )
 
 
-def _report(document: Document, kind: str, entry: Entry) -> dict[str, Any]:
+def _report(
+    document: Document, kind: str, entry: Entry
+) -> tuple[dict[str, Any], Entry]:
     text = entry.summary
     return {
         "origin": document.origin,
@@ -126,4 +142,4 @@ def _report(document: Document, kind: str, entry: Entry) -> dict[str, Any]:
         "image": entry.image,
         "words": entry.word_count,
         "text": text[:TEXT_SHOWN] + ("…" if len(text) > TEXT_SHOWN else ""),
-    }
+    }, entry

@@ -76,6 +76,8 @@ class CrawlSummary:
     new_items: int = 0
     updated_items: int = 0
     elapsed_s: float = 0.0
+    # Set after the crawl, when the classifiers have read the new items.
+    classified_items: int = 0
 
     def add(self, record: FetchRecord) -> None:
         if record.outcome == "error":
@@ -92,7 +94,7 @@ class CrawlSummary:
             f"{self.sources} sources: {self.fetched} fetched, "
             f"{self.not_modified} not modified, {self.failed} failed; "
             f"{self.new_items} new items, {self.updated_items} updated "
-            f"in {self.elapsed_s:.1f} s"
+            f"in {self.elapsed_s:.1f} s; {self.classified_items} items classified"
         )
 
 

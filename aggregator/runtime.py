@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,11 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from aggregator.classification import (
+    Classifiers,
+    classify_waiting_items,
+    gazetteer_with_imports,
+)
 from aggregator.clock import Clock, SystemClock
 from aggregator.crawler import Crawler
 from aggregator.errors import DatabaseError
@@ -41,13 +47,42 @@ class Runtime:
     sessions: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
     robots: RobotsStore = field(default_factory=dict)
+    # Built on first use: the region tree takes seconds to load, and the web
+    # process of a deployment with separate workers never needs it.
+    loaded_classifiers: Classifiers | None = None
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock | None = None,
+        classifiers: Classifiers | None = None,
+    ) -> Runtime:
         engine = make_engine(settings.database_url)
         return cls(
-            settings, engine, make_session_factory(engine), clock or SystemClock()
+            settings,
+            engine,
+            make_session_factory(engine),
+            clock or SystemClock(),
+            loaded_classifiers=classifiers,
         )
+
+    def classifiers(self) -> Classifiers:
+        if self.loaded_classifiers is None:
+            with self.sessions() as session:
+                gazetteer = gazetteer_with_imports(session)
+            self.loaded_classifiers = Classifiers.load(gazetteer)
+        return self.loaded_classifiers
+
+    def classify_waiting(self) -> int:
+        """Regions and topics for every item new or edited since the last run."""
+        classifiers = self.classifiers()
+        with self.sessions() as session:
+            done = classify_waiting_items(session, classifiers, self.clock.now())
+            session.commit()
+        if done:
+            logger.info("Items classified", extra={"items": done})
+        return done
 
     def close(self) -> None:
         self.engine.dispose()
@@ -110,7 +145,11 @@ class Runtime:
         """
         async with Crawler(self.settings, robots=self.robots) as crawler:
             pipeline = Pipeline(self.settings, self.sessions, crawler, self.clock)
-            return await pipeline.crawl_due(progress)
+            summary = await pipeline.crawl_due(progress)
+        # After the crawl, not inside it: the fetches of thousands of sources
+        # are not held up by the classifiers, which read each item once.
+        summary.classified_items = await asyncio.to_thread(self.classify_waiting)
+        return summary
 
     def portal_config(self) -> PortalConfig:
         return PortalConfig(

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -188,6 +189,9 @@ class Item(Base):
     language_method: Mapped[str | None] = mapped_column(String(32))
     # Why published_at is not the date the source gave (a date in the future).
     date_note: Mapped[str | None] = mapped_column(Text)
+    # When the regions and topics were decided; None for a new or edited item
+    # that the classifiers have still to read.
+    classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     source: Mapped[Source] = relationship(back_populates="items")
 
@@ -320,3 +324,38 @@ class Region(Base):
     replaces: Mapped[str | None] = mapped_column(String(40))
     # Where the node came from: "gazetteer" (shipped) or "eurostat" (imported).
     origin: Mapped[str] = mapped_column(String(16))
+
+
+class ItemRegionRow(Base):
+    """A region an item belongs to, with why: its source's place, a place its
+    text names, or an editor's correction. Ancestors are stored too, so that a
+    region's page and feed are one indexed look-up of its code."""
+
+    __tablename__ = "item_regions"
+    __table_args__ = (Index("ix_item_regions_code_item_id", "code", "item_id"),)
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    reason: Mapped[str] = mapped_column(String(16))  # source, mention or editor
+    evidence: Mapped[str] = mapped_column(String(300))
+    # The region found directly, when this one is its ancestor.
+    via: Mapped[str | None] = mapped_column(String(32))
+
+
+class ItemTopicRow(Base):
+    """A topic of an item, its score and the terms or categories behind it."""
+
+    __tablename__ = "item_topics"
+    __table_args__ = (Index("ix_item_topics_slug_item_id", "slug", "item_id"),)
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(16))  # rules or editor
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from aggregator.classification import Classifiers
 from aggregator.runtime import Runtime
 from aggregator.settings import Settings
 
@@ -189,9 +190,15 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def classifiers() -> Classifiers:
+    """The region tree and topic rules, loaded once for the whole run."""
+    return Classifiers.load()
+
+
 @pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    runtime = Runtime.build(settings)
+def runtime(settings: Settings, classifiers: Classifiers) -> Iterator[Runtime]:
+    runtime = Runtime.build(settings, classifiers=classifiers)
     runtime.upgrade()
     yield runtime
     runtime.close()

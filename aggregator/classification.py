@@ -1,0 +1,202 @@
+"""The classify stage: regions and topics of new and edited items.
+
+The classifiers are built once (the region tree takes seconds to load) and
+handed to the pipeline, which calls ``classify_waiting_items`` after each
+source's items are stored. Editors' corrections stored on an item win over
+what the rules decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from classifiers.gazetteer import Gazetteer, load_gazetteer
+from classifiers.regions import ItemRegion, RegionClassifier, SourcePlace
+from classifiers.topics import TopicClassifier, TopicResult
+from extractors.entry import Entry
+from extractors.text import html_to_text
+from storage.classification import (
+    RegionDecision,
+    TopicDecision,
+    editor_topics,
+    store_classification,
+    unclassified_items,
+)
+from storage.models import Item, Source
+from storage.regions import read_regions
+
+logger = logging.getLogger(__name__)
+
+# Enough of an article to find its places and topics; beyond this the words
+# are mostly boilerplate, and the cost grows with the length.
+TEXT_READ = 6000
+
+
+@dataclass(frozen=True)
+class Classification:
+    regions: tuple[ItemRegion, ...]
+    topics: TopicResult
+
+
+@dataclass
+class Classifiers:
+    """The region and topic classifiers, built once for the whole process."""
+
+    regions: RegionClassifier
+    topics: TopicClassifier
+
+    @classmethod
+    def load(cls, gazetteer: Gazetteer | None = None) -> Classifiers:
+        started = time.perf_counter()
+        classifiers = cls(
+            RegionClassifier(gazetteer or load_gazetteer()),
+            TopicClassifier.from_directory(),
+        )
+        logger.info(
+            "Classifiers loaded",
+            extra={
+                "regions": len(classifiers.regions.gazetteer.nodes),
+                "elapsed_ms": int((time.perf_counter() - started) * 1000),
+            },
+        )
+        return classifiers
+
+    def classify(
+        self,
+        title: str,
+        text: str,
+        language: str | None,
+        place: SourcePlace,
+        categories: tuple[str, ...] = (),
+        corrected_topics: list[str] | None = None,
+    ) -> Classification:
+        text = text[:TEXT_READ]
+        regions = self.regions.classify(title, text, language, place)
+        topics = self.topics.classify(
+            title,
+            text,
+            language,
+            categories,
+            place.publisher,
+            editor_topics=corrected_topics,
+        )
+        return Classification(tuple(regions), topics)
+
+
+def source_place(source: Source) -> SourcePlace:
+    return SourcePlace(
+        country=source.country,
+        region=source.region,
+        municipality=source.municipality,
+        publisher=source.publisher,
+    )
+
+
+def item_text(item: Item) -> str:
+    """The words a reader sees: the full text when there is one."""
+    if item.content_html:
+        return html_to_text(item.content_html)
+    return item.summary or ""
+
+
+def classify_waiting_items(
+    session: Session,
+    classifiers: Classifiers,
+    now: datetime,
+    source_id: str | None = None,
+) -> int:
+    """Classifies every new or edited item (of one source, if given) in the
+    caller's transaction; returns how many were classified."""
+    done = 0
+    while True:
+        waiting = unclassified_items(session, source_id)
+        if not waiting:
+            return done
+        for item in waiting:
+            result = classifiers.classify(
+                item.title,
+                item_text(item),
+                item.language,
+                source_place(item.source),
+                tuple(item.categories or ()),
+                editor_topics(session, item.id),
+            )
+            store_classification(
+                session, item, region_decisions(result), topic_decisions(result), now
+            )
+            done += 1
+        session.flush()
+
+
+def region_decisions(result: Classification) -> list[RegionDecision]:
+    return [
+        RegionDecision(r.code, r.level, r.country, r.reason, r.evidence, r.via)
+        for r in result.regions
+    ]
+
+
+def topic_decisions(result: Classification) -> list[TopicDecision]:
+    scores = {score.slug: score for score in result.topics.scores}
+    decisions = []
+    for slug in result.topics.topics:
+        score = scores.get(slug)
+        evidence = tuple(
+            {"kind": e.kind, "term": e.term, "matched": e.matched, "weight": e.weight}
+            for e in (score.evidence if score else ())
+        )
+        decisions.append(
+            TopicDecision(
+                slug, score.score if score else 0.0, result.topics.reason, evidence
+            )
+        )
+    return decisions
+
+
+def classification_report(
+    classifiers: Classifiers, entry: Entry, place: SourcePlace
+) -> dict[str, Any]:
+    """An entry's regions and topics with what decided each, for ``inspect``."""
+    text = entry.summary or html_to_text(entry.content_html)
+    result = classifiers.classify(
+        entry.title, text, entry.language or None, place, entry.categories
+    )
+    return {
+        "regions": [
+            {"code": r.code, "level": r.level, "reason": r.reason,
+             "evidence": r.evidence, "via": r.via}
+            for r in result.regions
+        ],
+        "topics": list(result.topics.topics),
+        "topic_scores": [
+            {"topic": score.slug, "score": round(score.score, 2),
+             "evidence": [f"{e.kind}: {e.term} ({e.matched}) +{e.weight:g}"
+                          for e in score.evidence]}
+            for score in result.topics.scores[:5]
+        ],
+    }  # fmt: skip
+
+
+def gazetteer_with_imports(session: Session) -> Gazetteer:
+    """The shipped tree plus the municipalities an operator imported."""
+    from classifiers.gazetteer import RegionNode
+
+    extra = [
+        RegionNode(
+            code=row["code"],
+            parent=row["parent"],
+            level=row["level"],
+            country=row["country"],
+            name=row["name"],
+            names=tuple(row.get("names") or ()),
+            population=row.get("population"),
+            replaces=row.get("replaces"),
+        )
+        for row in read_regions(session)
+    ]
+    return load_gazetteer(extra)
