@@ -93,7 +93,7 @@ def test_upgrade_sync_list_and_crawl_print_their_results(env, site: Site):
     assert "1 added, 0 updated, 0 retired, 0 unchanged." in synced.output
     assert re.search(
         r"^Crawled 1 sources: 1 fetched, 0 not modified, 0 failed; "
-        r"2 new items, 0 updated in \d+\.\d s\.$",
+        r"2 new items, 0 updated in \d+\.\d s; 2 items classified\.$",
         crawled.output,
         re.MULTILINE,
     )
@@ -219,7 +219,7 @@ def test_sources_check_refuses_a_private_address_not_allowed(env, monkeypatch):
 def test_inspect_prints_one_json_object_per_feed_entry(env):
     result = _run("inspect", str(FIXTURES / "feeds" / "rss20.xml"))
 
-    reports = [json.loads(line) for line in result.output.splitlines()]
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.exit_code == 0
     assert len(reports) >= 2
     first = reports[0]
@@ -239,7 +239,7 @@ def test_inspect_reads_a_saved_listing_with_its_address(env):
         str(FIXTURES / "pages" / "de_stadt_pressemitteilungen.html"),
     )  # fmt: skip
 
-    reports = [json.loads(line) for line in result.output.splitlines()]
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
     assert [report["kind"] for report in reports] == ["listing teaser"] * 3
     assert reports[0]["title"] == "Neue Kita am Stadtpark eröffnet"
 
@@ -256,7 +256,7 @@ def test_inspect_fetches_an_address_and_detects_the_language(env, site: Site):
 
     result = _run("inspect", url)
 
-    [report] = [json.loads(line) for line in result.output.splitlines()]
+    [report] = [json.loads(line) for line in result.stdout.splitlines()]
     assert report["kind"] == "article"
     assert (report["language"], report["language_method"]) == ("fr", "detected")
     assert "pistes cyclables" in report["text"]
