@@ -17,7 +17,30 @@ import yaml
 from classifiers.terms import Rule, normalise, parse_term
 
 EU_LANGUAGES = (
-    "bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv".split()
+    "bg",
+    "cs",
+    "da",
+    "de",
+    "el",
+    "en",
+    "es",
+    "et",
+    "fi",
+    "fr",
+    "ga",
+    "hr",
+    "hu",
+    "it",
+    "lt",
+    "lv",
+    "mt",
+    "nl",
+    "pl",
+    "pt",
+    "ro",
+    "sk",
+    "sl",
+    "sv",
 )
 PUBLISHER_KINDS = ("municipality", "region", "national", "eu_institution")
 DATA_DIRECTORY = Path(__file__).with_name("topics")

@@ -192,4 +192,3 @@ class Matcher:
             if not pattern.matches(words[start + offset]):
                 return 0
         return end
-

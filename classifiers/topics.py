@@ -108,7 +108,9 @@ class TopicClassifier:
     ) -> tuple[TopicScore, ...]:
         matcher = self._matchers.get(language or "")
         if matcher is None:
-            logger.debug("No topic rules for the language", extra={"language": language})
+            logger.debug(
+                "No topic rules for the language", extra={"language": language}
+            )
             return ()
         scoring = self.taxonomy.scoring
         evidence: dict[str, list[Evidence]] = {}

@@ -8,7 +8,6 @@ Run this file as a script to print the figures per language.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
