@@ -15,33 +15,8 @@ from pathlib import Path
 import yaml
 
 from classifiers.terms import Rule, normalise, parse_term
+from extractors.language import EU_LANGUAGES
 
-EU_LANGUAGES = (
-    "bg",
-    "cs",
-    "da",
-    "de",
-    "el",
-    "en",
-    "es",
-    "et",
-    "fi",
-    "fr",
-    "ga",
-    "hr",
-    "hu",
-    "it",
-    "lt",
-    "lv",
-    "mt",
-    "nl",
-    "pl",
-    "pt",
-    "ro",
-    "sk",
-    "sl",
-    "sv",
-)
 PUBLISHER_KINDS = ("municipality", "region", "national", "eu_institution")
 DATA_DIRECTORY = Path(__file__).with_name("topics")
 MAX_WEIGHT = 10.0
@@ -114,7 +89,7 @@ def load_taxonomy(directory: Path | None = None) -> Taxonomy:
                 str(path),
                 None,
                 f"{path.stem!r} is no EU language; rule files are named like de.yaml "
-                f"after one of {', '.join(EU_LANGUAGES)}",
+                f"after one of {', '.join(sorted(EU_LANGUAGES))}",
             )
     return Taxonomy(tuple(topics), scoring, rule_sets)
 

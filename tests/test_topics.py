@@ -6,14 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.taxonomy import (
-    DATA_DIRECTORY,
-    EU_LANGUAGES,
-    TaxonomyError,
-    load_taxonomy,
-)
+from classifiers.taxonomy import DATA_DIRECTORY, TaxonomyError, load_taxonomy
 from classifiers.terms import normalise, parse_term, words_of
 from classifiers.topics import TopicClassifier, UnknownTopic
+from extractors.language import EU_LANGUAGES
 
 TAXONOMY = """
 scoring:
