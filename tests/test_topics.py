@@ -87,43 +87,39 @@ def test_loader_names_the_file_and_line_of_invalid_yaml(tmp_path):
     assert "line 3" in message
 
 
-def test_loader_names_an_unknown_topic_slug_and_lists_the_known_ones(tmp_path):
-    rules = "language: en\ntopics:\n  transport:\n    terms:\n      3: [tram]\n"
+ENERGY_RULES = (
+    "language: en\ntopics:\n  {topic}:\n    {field}:\n      {weight}: [{term}]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (
+            {"topic": "transport"},
+            ["en.yaml, line 4", "unknown topic 'transport'", "mobility-transport"],
+        ),
+        ({"weight": "heavy"}, ["en.yaml, line 5", "topic 'energy'", "'heavy'"]),
+        ({"weight": "0"}, ["en.yaml, line 5", "weight '0'", "other than 0"]),
+        ({"weight": "11"}, ["en.yaml, line 5", "weight '11'"]),
+        ({"weight": "-12"}, ["en.yaml, line 5", "weight '-12'"]),
+        ({"field": "words"}, ["en.yaml, line 4", "unknown field 'words'", "terms"]),
+        ({"term": "so*lar"}, ["en.yaml, line 5", "term 'so*lar'"]),
+        (
+            {"term": '"*solar panel"'},
+            ["line 5", "only a final * is allowed inside a phrase"],
+        ),
+        ({"term": "*solar"}, ["en.yaml", "line 5", 'must be quoted, like "*bahn"']),
+    ],
+)
+def test_loader_names_file_line_and_field_of_a_bad_rule(tmp_path, rule, expected):
+    fields = {"topic": "energy", "field": "terms", "weight": "3", "term": "solar"}
+    rules = ENERGY_RULES.format(**{**fields, **rule})
 
     message = _error(tmp_path, {"en.yaml": rules})
 
-    assert "en.yaml, line 4" in message
-    assert "unknown topic 'transport'" in message
-    assert "mobility-transport" in message
-
-
-@pytest.mark.parametrize("weight", ["heavy", "0", "11", "-12"])
-def test_loader_refuses_a_weight_that_is_no_usable_number(tmp_path, weight):
-    rules = f"language: en\ntopics:\n  energy:\n    terms:\n      {weight}: [solar]\n"
-
-    message = _error(tmp_path, {"en.yaml": rules})
-
-    assert "en.yaml, line 5" in message
-    assert "topic 'energy'" in message
-    assert f"weight '{weight}'" in message
-
-
-def test_loader_refuses_an_unknown_field_of_a_topic(tmp_path):
-    rules = "language: en\ntopics:\n  energy:\n    words:\n      3: [solar]\n"
-
-    message = _error(tmp_path, {"en.yaml": rules})
-
-    assert "unknown field 'words'" in message
-    assert "terms" in message
-
-
-def test_loader_refuses_a_wildcard_inside_a_word(tmp_path):
-    rules = "language: en\ntopics:\n  energy:\n    terms:\n      3: [so*lar]\n"
-
-    message = _error(tmp_path, {"en.yaml": rules})
-
-    assert "term 'so*lar'" in message
-    assert "line 5" in message
+    for fragment in expected:
+        assert fragment in message
 
 
 def test_loader_refuses_a_file_whose_language_is_not_its_name(tmp_path):
