@@ -19,10 +19,11 @@ from classifiers.topics import TopicClassifier
 from extractors.language import EU_LANGUAGES
 
 LABELLED = Path(__file__).parent / "fixtures" / "classification"
-# Measured when the gate was set (0.929 overall, 0.910 held out), rounded down;
-# the floor is 0.80.
-FLOOR = 0.92
-HELD_OUT_FLOOR = 0.85
+# Measured when the gate was set (0.932 overall, 0.914 held out), rounded down;
+# the floor is 0.80. The held-out part is about 90 items, so one item
+# moves it by about 0.01: its floor leaves room for one.
+FLOOR = 0.93
+HELD_OUT_FLOOR = 0.90
 ITEM_FIELDS = {"title", "text", "source", "categories", "regions", "topics"}
 
 
