@@ -15,10 +15,8 @@ from pathlib import Path
 import yaml
 
 from classifiers.terms import Rule, normalise, parse_term
+from extractors.language import EU_LANGUAGES
 
-EU_LANGUAGES = (
-    "bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv".split()
-)
 PUBLISHER_KINDS = ("municipality", "region", "national", "eu_institution")
 DATA_DIRECTORY = Path(__file__).with_name("topics")
 MAX_WEIGHT = 10.0
@@ -91,7 +89,7 @@ def load_taxonomy(directory: Path | None = None) -> Taxonomy:
                 str(path),
                 None,
                 f"{path.stem!r} is no EU language; rule files are named like de.yaml "
-                f"after one of {', '.join(EU_LANGUAGES)}",
+                f"after one of {', '.join(sorted(EU_LANGUAGES))}",
             )
     return Taxonomy(tuple(topics), scoring, rule_sets)
 
@@ -100,13 +98,13 @@ def parse_topics(text: str, name: str) -> tuple[list[Topic], Scoring]:
     """The topics and the scoring settings of a taxonomy file."""
     root = _compose(text, name)
     fields = _mapping(root, name, "the file")
-    _only(fields, {"scoring", "topics"}, name, "the file")
+    _only(root, {"scoring", "topics"}, name, "the file")
     scoring = _parse_scoring(_required(fields, "scoring", root, name), name)
 
     topics = []
     for slug, node in _mapping(_required(fields, "topics", root, name), name, "topics"):
         topic_fields = _mapping(node, name, f"topic {slug!r}")
-        _only(topic_fields, {"labels"}, name, f"topic {slug!r}")
+        _only(node, {"labels"}, name, f"topic {slug!r}")
         labels_node = _required(topic_fields, "labels", node, name)
         labels = {}
         for language, label_node in _mapping(labels_node, name, f"labels of {slug!r}"):
@@ -133,7 +131,7 @@ def parse_rules(text: str, name: str, slugs: set[str]) -> RuleSet:
     """The rules of one language file, checked against the known topic slugs."""
     root = _compose(text, name)
     fields = dict(_mapping(root, name, "the file"))
-    _only(fields, {"language", "exclude", "topics"}, name, "the file")
+    _only(root, {"language", "exclude", "topics"}, name, "the file")
     language = _text(_required(fields, "language", root, name), name, "language")
     if language not in EU_LANGUAGES or not name.endswith(f"{language}.yaml"):
         raise TaxonomyError(
@@ -154,7 +152,7 @@ def parse_rules(text: str, name: str, slugs: set[str]) -> RuleSet:
             )
         where = f"topic {slug!r}"
         topic_fields = dict(_mapping(node, name, where))
-        _only(topic_fields, {"terms", "exclude", "categories"}, name, where)
+        _only(node, {"terms", "exclude", "categories"}, name, where)
         for weight_text, weight_node, terms_node in _weights(
             topic_fields.get("terms"), name, where
         ):
@@ -186,7 +184,7 @@ def _parse_scoring(node: yaml.Node, name: str) -> Scoring:
         "category_weight",
         "priors",
     }
-    _only(fields, expected, name, "scoring")
+    _only(node, expected, name, "scoring")
     numbers = {}
     for key in expected - {"priors"}:
         value_node = _required(fields, key, node, name)
@@ -290,8 +288,14 @@ def _compose(text: str, name: str) -> yaml.Node:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line = f", line {mark.line + 1}" if mark is not None else ""
+        # A term such as *bahn reads as a YAML alias unless it is quoted.
+        hint = (
+            '; a term that starts with * must be quoted, like "*bahn"'
+            if "alias" in str(error.problem)
+            else ""
+        )
         raise TaxonomyError(
-            name, None, f"not valid YAML{line}: {error.problem}"
+            name, None, f"not valid YAML{line}: {error.problem}{hint}"
         ) from error
     if root is None:
         raise TaxonomyError(name, None, "the file is empty")
@@ -316,19 +320,14 @@ def _mapping(
     return pairs
 
 
-def _only(
-    fields: list[tuple[str, yaml.Node]] | dict[str, yaml.Node],
-    allowed: set[str],
-    name: str,
-    where: str,
-) -> None:
-    items = fields.items() if isinstance(fields, dict) else fields
-    for key, node in items:
-        if key not in allowed:
+def _only(node: yaml.Node, allowed: set[str], name: str, where: str) -> None:
+    """Refuse a field of a mapping that is not allowed, at the field's own line."""
+    for key_node, _ in node.value:
+        if key_node.value not in allowed:
             raise TaxonomyError(
                 name,
-                node,
-                f"{where}: unknown field {key!r}; "
+                key_node,
+                f"{where}: unknown field {key_node.value!r}; "
                 f"the fields are {', '.join(sorted(allowed))}",
             )
 

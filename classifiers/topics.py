@@ -81,7 +81,15 @@ class TopicClassifier:
         publisher: str | None = None,
         editor_topics: Iterable[str] | None = None,
     ) -> TopicResult:
-        """The topics of one item, each with its score and the evidence for it."""
+        """The topics of one item, each with its score and the evidence for it.
+
+        `language` is the item's ISO 639-1 code, `categories` the feed's own
+        category strings, `publisher` the source's kind (municipality, region,
+        national, eu_institution), and `editor_topics` an editor's correction,
+        which is returned as decided.
+        """
+        # Limitation: an item whose language is unknown or not an EU language
+        # gets no topics from the rules, only from an editor.
         scores = self._score(title, text, language, categories, publisher)
 
         if editor_topics is not None:
@@ -108,7 +116,9 @@ class TopicClassifier:
     ) -> tuple[TopicScore, ...]:
         matcher = self._matchers.get(language or "")
         if matcher is None:
-            logger.debug("No topic rules for the language", extra={"language": language})
+            logger.debug(
+                "No topic rules for the language", extra={"language": language}
+            )
             return ()
         scoring = self.taxonomy.scoring
         evidence: dict[str, list[Evidence]] = {}
@@ -224,7 +234,9 @@ def _overlap(first: Match, second: Match) -> bool:
     return first.start < second.end and second.start < first.end
 
 
-def _add(evidence: dict[str, list[Evidence]], match: Match, kind: str, weight: float):
+def _add(
+    evidence: dict[str, list[Evidence]], match: Match, kind: str, weight: float
+) -> None:
     evidence.setdefault(match.rule.topic, []).append(
         Evidence(kind, match.rule.term, match.text, weight)
     )
