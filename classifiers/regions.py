@@ -215,7 +215,11 @@ class RegionClassifier:
         """The name index for a language family, built on first use."""
         index = self._indexes.get(family)
         if index is None:
-            index = build_name_index(self.gazetteer, family)
+            exact = self._indexes.get(None)
+            if exact is None:
+                exact = build_name_index(self.gazetteer, None)
+                self._indexes[None] = exact
+            index = build_name_index(self.gazetteer, family, exact)
             self._indexes[family] = index
         return index
 
@@ -237,24 +241,38 @@ class RegionClassifier:
             )
 
 
-def build_name_index(gazetteer: Gazetteer, family: str | None) -> NameIndex:
-    """Every name of every node as a word tuple, exact and stemmed."""
-    index = NameIndex()
-    for node in gazetteer.nodes.values():
-        if node.level == "eu":
-            continue
-        for name in (node.name, *node.names):
-            words = tuple(fold(w.rstrip(".")) for w in _WORD.findall(name))
-            if not words or len(words) > MAX_NAME_WORDS:
+def build_name_index(
+    gazetteer: Gazetteer, family: str | None, exact: NameIndex | None = None
+) -> NameIndex:
+    """Every name of every node as a word tuple, exact and stemmed.
+
+    The exact part is the same for every family: pass the one built first
+    as ``exact`` and only the stems are added (and held) per family.
+    """
+    if exact is None:
+        exact = NameIndex()
+        for node in gazetteer.nodes.values():
+            if node.level == "eu":
                 continue
-            entry = (node.code, fold(name))
-            index.exact.setdefault(words, []).append(entry)
-            if family is not None:
-                stems = tuple(stem(word, family) for word in words)
-                index.stemmed.setdefault(stems, []).append(entry)
-            if len(words) > 1:
-                index.openers.add(words[0])
-    return index
+            for name in (node.name, *node.names):
+                words = tuple(fold(w.rstrip(".")) for w in _WORD.findall(name))
+                if not words or len(words) > MAX_NAME_WORDS:
+                    continue
+                exact.exact.setdefault(words, []).append((node.code, fold(name)))
+                if len(words) > 1:
+                    exact.openers.add(words[0])
+    if family is None:
+        return exact
+
+    stemmed: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for words, entries in exact.exact.items():
+        stems = tuple(stem(word, family) for word in words)
+        # The first list for a stem is the exact one, shared, not copied; a
+        # second name with the same stem makes a new list, so the exact
+        # index never changes.
+        before = stemmed.get(stems)
+        stemmed[stems] = entries if before is None else before + entries
+    return NameIndex(exact.exact, stemmed, exact.openers)
 
 
 def add_editor_regions(
