@@ -68,7 +68,7 @@ class Gazetteer:
         cached = self._ancestors.get(code)
         if cached is not None:
             return cached
-        chain = []
+        chain: list[str] = []
         parent = self.nodes[code].parent
         while parent is not None and parent in self.nodes and len(chain) < 10:
             chain.append(parent)

@@ -36,63 +36,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from aggregator.registry import EU_COUNTRIES as REGISTRY_COUNTRIES
+from aggregator.registry import EU_LANGUAGES as REGISTRY_LANGUAGES
+
 logger = logging.getLogger("build_gazetteer")
 
-EU_COUNTRIES = [
-    "AT",
-    "BE",
-    "BG",
-    "CY",
-    "CZ",
-    "DE",
-    "DK",
-    "EE",
-    "ES",
-    "FI",
-    "FR",
-    "GR",
-    "HR",
-    "HU",
-    "IE",
-    "IT",
-    "LT",
-    "LU",
-    "LV",
-    "MT",
-    "NL",
-    "PL",
-    "PT",
-    "RO",
-    "SE",
-    "SI",
-    "SK",
-]
-EU_LANGUAGES = [
-    "bg",
-    "cs",
-    "da",
-    "de",
-    "el",
-    "en",
-    "es",
-    "et",
-    "fi",
-    "fr",
-    "ga",
-    "hr",
-    "hu",
-    "it",
-    "lt",
-    "lv",
-    "mt",
-    "nl",
-    "pl",
-    "pt",
-    "ro",
-    "sk",
-    "sl",
-    "sv",
-]
+# Sorted, so that the file comes out the same on every build.
+EU_COUNTRIES = sorted(REGISTRY_COUNTRIES)
+EU_LANGUAGES = sorted(REGISTRY_LANGUAGES)
 # wordfreq has no list for these; Croatian is covered by its Serbo-Croatian one.
 WORDFREQ_LANGUAGE = {"hr": "sh"}
 # Scripts of the EU's official languages: a name written in any other script
@@ -542,8 +493,9 @@ def build(out: Path) -> dict[str, Any]:
         "figures": figures,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(out, "wt", encoding="utf-8", compresslevel=9) as file:
-        json.dump(document, file, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    # No time stamp in the header: the same sources give the same file.
+    out.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
     return figures
 
 
