@@ -19,7 +19,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from classifiers.gazetteer import Gazetteer, RegionNode, fold
+from classifiers.gazetteer import COUNTRY_LANGUAGES, Gazetteer, RegionNode, fold
 from classifiers.inflection import family_of, stem
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class RegionClassifier:
             if not first[0].isupper():
                 continue
             entries = [(code, name) for code, name in entries if name not in common]
-            node = self.choose(entries, source)
+            node = self.choose(entries, source, lang)
             if node is not None:
                 mentions.append((node, surface))
         return mentions
@@ -171,15 +171,17 @@ class RegionClassifier:
         return None
 
     def choose(
-        self, entries: list[tuple[str, str]], source: SourcePlace
+        self, entries: list[tuple[str, str]], source: SourcePlace, language: str = ""
     ) -> RegionNode | None:
         """The node a name most likely means for this source.
 
         Places in the source's country come first, those in the source's
-        region first; abroad, only regions and large places; then the most
-        populous. A region that shares its name with a municipality inside it
-        (Wien) gives way to the municipality, which brings the region along
-        as its ancestor.
+        region first; abroad, only regions and large places; for a source of
+        no country, those in a country speaking the item's language (Nord-Est
+        in Romanian is RO21, in Italian ITH); then the most populous. A
+        region that shares its name with a municipality inside it (Wien)
+        gives way to the municipality, which brings the region along as its
+        ancestor.
         """
         nodes = self.gazetteer.nodes
         candidates = [nodes[code] for code, _ in entries if code in nodes]
@@ -189,6 +191,7 @@ class RegionClassifier:
             return None
 
         near = nuts_to_iso(source.region) if source.region else None
+        speaking = set() if source.country else countries_speaking(language)
         inside = {
             n.code: [
                 m
@@ -204,6 +207,7 @@ class RegionClassifier:
             key=lambda n: (
                 near is not None
                 and near in (n.code, *self.gazetteer.ancestors(n.code)),
+                n.country in speaking,
                 weight(n, inside.get(n.code, [])),
             ),
         )
@@ -300,6 +304,15 @@ def add_editor_regions(
                     node.code,
                 )
     return list(found.values())
+
+
+def countries_speaking(language: str) -> set[str]:
+    """The member states where a language is official."""
+    return {
+        country
+        for country, languages in COUNTRY_LANGUAGES.items()
+        if language in languages.split()
+    }
 
 
 def weight(node: RegionNode, inside: list[RegionNode]) -> int:

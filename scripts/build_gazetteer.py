@@ -38,6 +38,7 @@ from typing import Any
 
 from aggregator.registry import EU_COUNTRIES as REGISTRY_COUNTRIES
 from aggregator.registry import EU_LANGUAGES as REGISTRY_LANGUAGES
+from classifiers.gazetteer import COUNTRY_LANGUAGES
 
 logger = logging.getLogger("build_gazetteer")
 
@@ -362,14 +363,6 @@ def nearest_place(place: dict[str, Any], grid: Grid) -> dict[str, Any] | None:
     return None
 
 
-# The official languages of each member state, for the common-word exemption.
-COUNTRY_LANGUAGES = {
-    "AT": "de", "BE": "nl fr de", "BG": "bg", "CY": "el", "CZ": "cs", "DE": "de",
-    "DK": "da", "EE": "et", "ES": "es", "FI": "fi sv", "FR": "fr", "GR": "el",
-    "HR": "hr", "HU": "hu", "IE": "ga en", "IT": "it", "LT": "lt", "LU": "fr de",
-    "LV": "lv", "MT": "mt en", "NL": "nl", "PL": "pl", "PT": "pt", "RO": "ro",
-    "SE": "sv", "SI": "sl", "SK": "sk",
-}  # fmt: skip
 # A place this large is what its name means in its own country's languages;
 # one of WORLD_PLACE inhabitants in every language, unless its name is also
 # among the most frequent words of that language (English "nice").

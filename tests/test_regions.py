@@ -108,3 +108,12 @@ def test_small_places_abroad_are_not_taken(classifier):
     found = classifier.classify("Velká Británie", "Konference Union v Brně.", "cs",
                                 BRNO)  # fmt: skip
     assert {r.country for r in found} == {"CZ"}
+
+
+def test_for_a_source_of_no_country_the_items_language_picks_the_country(
+    classifier,
+):
+    romanian = classifier.classify("Program pentru Nord-Est", "", "ro", EU)
+    italian = classifier.classify("Programma per il Nord-Est", "", "it", EU)
+    assert "RO21" in {r.code for r in romanian}
+    assert "ITH" in {r.code for r in italian}
