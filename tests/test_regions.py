@@ -29,6 +29,9 @@ def names(classifier, regions, reason=None):
 
 def test_czech_case_endings_meet_the_name_at_one_stem():
     assert stem("brno", "slavic") == stem("brně", "slavic") == stem("brnem", "slavic")
+    assert stem("praha", "slavic") == stem("praze", "slavic")
+    assert stem("vídeň", "slavic") == stem("vídni", "slavic")
+    assert stem("liberec", "slavic") == stem("liberci", "slavic")
     assert stem("wiens", "germanic") == "wien"
     assert stem("szegeden", "hungarian") == "szeged"
 
