@@ -83,6 +83,9 @@ def import_regions(
 
     Commits once at the end; a refused file raises before anything changed.
     """
+    # Limitation: a municipality missing from a newer table stays in the tree
+    # (items may still point at it), and the common-word lists only know the
+    # shipped names, so an imported name that is a common word is matched.
     shipped, _common = read_shipped_nodes()
     nodes = {node.code: node for node in shipped}
 

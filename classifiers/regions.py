@@ -19,7 +19,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from classifiers.gazetteer import COUNTRY_LANGUAGES, Gazetteer, RegionNode, fold
+from classifiers.gazetteer import (
+    COUNTRY_LANGUAGES,
+    Gazetteer,
+    GazetteerError,
+    RegionNode,
+    fold,
+)
 from classifiers.inflection import family_of, stem
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,10 @@ REGION_WEIGHT = 500_000
 REGION_LEVELS = frozenset({"country", "nuts1", "nuts2", "nuts3"})
 # Words, with apostrophes and periods inside names (L'Aquila, St. Pölten).
 _WORD = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
+
+
+class UnknownRegion(GazetteerError):
+    """An editor named a region code the tree does not hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +139,9 @@ class RegionClassifier:
         self, text: str, language: str | None, source: SourcePlace
     ) -> list[tuple[RegionNode, str]]:
         """The places the text names, with the words that named each."""
+        # Limitation: adjectives name no place ("Maltese", "český"), and a
+        # person or firm named like a large place (Paris Hilton) counts as
+        # a mention of it.
         lang = (language or "").lower()
         family = family_of(lang)
         index = self.index_for(family)
@@ -287,7 +300,10 @@ def add_editor_regions(
     for code in codes:
         resolved = gazetteer.resolve(code)
         if resolved is None:
-            raise KeyError(f"unknown region code {code!r}")
+            raise UnknownRegion(
+                f"no region {code!r} in the tree: use a country (AT), NUTS (AT130) "
+                "or imported municipality code (lau:AT:90001)"
+            )
         node = gazetteer.nodes[resolved]
         found[node.code] = ItemRegion(
             node.code, node.level, node.country, "editor", editor

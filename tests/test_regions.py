@@ -6,7 +6,12 @@ import pytest
 
 from classifiers.gazetteer import load_gazetteer
 from classifiers.inflection import stem
-from classifiers.regions import RegionClassifier, SourcePlace, add_editor_regions
+from classifiers.regions import (
+    RegionClassifier,
+    SourcePlace,
+    UnknownRegion,
+    add_editor_regions,
+)
 
 BRNO = SourcePlace(country="CZ", region="CZ064", municipality="CZ/Brno",
                    publisher="municipality")  # fmt: skip
@@ -102,7 +107,7 @@ def test_each_region_says_why_it_is_there(classifier):
         ("SK0", "editor"),
         ("SK", "editor"),
     }
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownRegion):
         add_editor_regions(found, ["XX999"], classifier.gazetteer, "editor-1")
 
 
