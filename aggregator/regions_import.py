@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.crawler import Crawler
 from aggregator.errors import AggregatorError
+from aggregator.registry import EU_COUNTRIES
 from aggregator.settings import Settings
 from classifiers.gazetteer import RegionNode, fold, read_shipped_nodes
 from classifiers.regions import nuts_to_iso
@@ -30,37 +31,6 @@ from storage.regions import RegionChanges, upsert_regions
 
 logger = logging.getLogger(__name__)
 
-EU_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
 _NUTS_CODE = re.compile(r"^[A-Z]{2}[0-9A-Z]{1,3}$")
 _LAU_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._/-]{0,19}$")
 MAX_ERRORS_SHOWN = 20
@@ -113,6 +83,9 @@ def import_regions(
 
     Commits once at the end; a refused file raises before anything changed.
     """
+    # Limitation: a municipality missing from a newer table stays in the tree
+    # (items may still point at it), and the common-word lists only know the
+    # shipped names, so an imported name that is a common word is matched.
     shipped, _common = read_shipped_nodes()
     nodes = {node.code: node for node in shipped}
 
@@ -197,9 +170,10 @@ def read_lau_table(
     problems: list[str] = []
     found: dict[str, RegionNode] = {}
     for where, row in read_rows(source, data, LAU_COLUMNS, ("nuts3", "lau", "name")):
-        node = lau_node(where, row, nodes, problems)
-        if node is None:
+        checked = lau_node(where, row, nodes, problems)
+        if checked is None:
             continue
+        node = checked
         if node.code in found:
             problems.append(f"{where}: LAU CODE {row['lau']!r} appears twice")
             continue

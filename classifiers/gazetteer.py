@@ -18,6 +18,14 @@ from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
 
+# The official languages of each member state.
+COUNTRY_LANGUAGES = {
+    "AT": "de", "BE": "nl fr de", "BG": "bg", "CY": "el", "CZ": "cs", "DE": "de",
+    "DK": "da", "EE": "et", "ES": "es", "FI": "fi sv", "FR": "fr", "GR": "el",
+    "HR": "hr", "HU": "hu", "IE": "ga en", "IT": "it", "LT": "lt", "LU": "fr de",
+    "LV": "lv", "MT": "mt en", "NL": "nl", "PL": "pl", "PT": "pt", "RO": "ro",
+    "SE": "sv", "SI": "sl", "SK": "sk",
+}  # fmt: skip
 LEVELS = ("eu", "country", "nuts1", "nuts2", "nuts3", "municipality")
 
 
@@ -68,7 +76,7 @@ class Gazetteer:
         cached = self._ancestors.get(code)
         if cached is not None:
             return cached
-        chain = []
+        chain: list[str] = []
         parent = self.nodes[code].parent
         while parent is not None and parent in self.nodes and len(chain) < 10:
             chain.append(parent)

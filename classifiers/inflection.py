@@ -45,6 +45,8 @@ FAMILIES = {
     **dict.fromkeys(("da", "de", "nl", "sv"), "germanic"),
 }
 MIN_STEM = 3
+_ALTERNATIONS = {"z": "h", "c": "k", "ň": "n", "ť": "t", "ď": "d"}
+_VOWELS = frozenset("aeiouyáéíóúýěůą")
 
 
 def family_of(language: str | None) -> str | None:
@@ -63,5 +65,20 @@ def stem(word: str, family: str | None) -> str:
         return word
     for ending in _SORTED_ENDINGS[family]:
         if word.endswith(ending) and len(word) - len(ending) >= MIN_STEM:
-            return word[: -len(ending)]
+            word = word[: -len(ending)]
+            break
+    if family == "slavic":
+        return soften(word)
     return word
+
+
+def soften(stem: str) -> str:
+    """One form for the stem changes Czech and Slovak make before endings:
+    Praha, v Praze (h/z); Amerika, v Americe (k/c); Vídeň, ve Vídni and
+    Liberec, v Liberci (the e that drops out, ň/n)."""
+    last = _ALTERNATIONS.get(stem[-1], stem[-1])
+    stem = stem[:-1] + last
+    dropped = stem[-2:-1] == "e" and stem[-1] not in _VOWELS
+    if dropped and len(stem) > MIN_STEM + 1 and stem[-3] not in _VOWELS:
+        stem = stem[:-2] + stem[-1]
+    return stem

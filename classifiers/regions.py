@@ -19,7 +19,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from classifiers.gazetteer import Gazetteer, RegionNode, fold
+from classifiers.gazetteer import (
+    COUNTRY_LANGUAGES,
+    Gazetteer,
+    GazetteerError,
+    RegionNode,
+    fold,
+)
 from classifiers.inflection import family_of, stem
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,10 @@ REGION_WEIGHT = 500_000
 REGION_LEVELS = frozenset({"country", "nuts1", "nuts2", "nuts3"})
 # Words, with apostrophes and periods inside names (L'Aquila, St. Pölten).
 _WORD = re.compile(r"[^\W\d_]+(?:['’.][^\W\d_]+)*\.?")
+
+
+class UnknownRegion(GazetteerError):
+    """An editor named a region code the tree does not hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +139,9 @@ class RegionClassifier:
         self, text: str, language: str | None, source: SourcePlace
     ) -> list[tuple[RegionNode, str]]:
         """The places the text names, with the words that named each."""
+        # Limitation: adjectives name no place ("Maltese", "český"), and a
+        # person or firm named like a large place (Paris Hilton) counts as
+        # a mention of it.
         lang = (language or "").lower()
         family = family_of(lang)
         index = self.index_for(family)
@@ -153,7 +166,7 @@ class RegionClassifier:
             if not first[0].isupper():
                 continue
             entries = [(code, name) for code, name in entries if name not in common]
-            node = self.choose(entries, source)
+            node = self.choose(entries, source, lang)
             if node is not None:
                 mentions.append((node, surface))
         return mentions
@@ -171,15 +184,17 @@ class RegionClassifier:
         return None
 
     def choose(
-        self, entries: list[tuple[str, str]], source: SourcePlace
+        self, entries: list[tuple[str, str]], source: SourcePlace, language: str = ""
     ) -> RegionNode | None:
         """The node a name most likely means for this source.
 
         Places in the source's country come first, those in the source's
-        region first; abroad, only regions and large places; then the most
-        populous. A region that shares its name with a municipality inside it
-        (Wien) gives way to the municipality, which brings the region along
-        as its ancestor.
+        region first; abroad, only regions and large places; for a source of
+        no country, those in a country speaking the item's language (Nord-Est
+        in Romanian is RO21, in Italian ITH); then the most populous. A
+        region that shares its name with a municipality inside it (Wien)
+        gives way to the municipality, which brings the region along as its
+        ancestor.
         """
         nodes = self.gazetteer.nodes
         candidates = [nodes[code] for code, _ in entries if code in nodes]
@@ -189,6 +204,7 @@ class RegionClassifier:
             return None
 
         near = nuts_to_iso(source.region) if source.region else None
+        speaking = set() if source.country else countries_speaking(language)
         inside = {
             n.code: [
                 m
@@ -204,6 +220,7 @@ class RegionClassifier:
             key=lambda n: (
                 near is not None
                 and near in (n.code, *self.gazetteer.ancestors(n.code)),
+                n.country in speaking,
                 weight(n, inside.get(n.code, [])),
             ),
         )
@@ -215,7 +232,11 @@ class RegionClassifier:
         """The name index for a language family, built on first use."""
         index = self._indexes.get(family)
         if index is None:
-            index = build_name_index(self.gazetteer, family)
+            exact = self._indexes.get(None)
+            if exact is None:
+                exact = build_name_index(self.gazetteer, None)
+                self._indexes[None] = exact
+            index = build_name_index(self.gazetteer, family, exact)
             self._indexes[family] = index
         return index
 
@@ -237,24 +258,38 @@ class RegionClassifier:
             )
 
 
-def build_name_index(gazetteer: Gazetteer, family: str | None) -> NameIndex:
-    """Every name of every node as a word tuple, exact and stemmed."""
-    index = NameIndex()
-    for node in gazetteer.nodes.values():
-        if node.level == "eu":
-            continue
-        for name in (node.name, *node.names):
-            words = tuple(fold(w.rstrip(".")) for w in _WORD.findall(name))
-            if not words or len(words) > MAX_NAME_WORDS:
+def build_name_index(
+    gazetteer: Gazetteer, family: str | None, exact: NameIndex | None = None
+) -> NameIndex:
+    """Every name of every node as a word tuple, exact and stemmed.
+
+    The exact part is the same for every family: pass the one built first
+    as ``exact`` and only the stems are added (and held) per family.
+    """
+    if exact is None:
+        exact = NameIndex()
+        for node in gazetteer.nodes.values():
+            if node.level == "eu":
                 continue
-            entry = (node.code, fold(name))
-            index.exact.setdefault(words, []).append(entry)
-            if family is not None:
-                stems = tuple(stem(word, family) for word in words)
-                index.stemmed.setdefault(stems, []).append(entry)
-            if len(words) > 1:
-                index.openers.add(words[0])
-    return index
+            for name in (node.name, *node.names):
+                words = tuple(fold(w.rstrip(".")) for w in _WORD.findall(name))
+                if not words or len(words) > MAX_NAME_WORDS:
+                    continue
+                exact.exact.setdefault(words, []).append((node.code, fold(name)))
+                if len(words) > 1:
+                    exact.openers.add(words[0])
+    if family is None:
+        return exact
+
+    stemmed: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for words, entries in exact.exact.items():
+        stems = tuple(stem(word, family) for word in words)
+        # The first list for a stem is the exact one, shared, not copied; a
+        # second name with the same stem makes a new list, so the exact
+        # index never changes.
+        before = stemmed.get(stems)
+        stemmed[stems] = entries if before is None else before + entries
+    return NameIndex(exact.exact, stemmed, exact.openers)
 
 
 def add_editor_regions(
@@ -265,7 +300,10 @@ def add_editor_regions(
     for code in codes:
         resolved = gazetteer.resolve(code)
         if resolved is None:
-            raise KeyError(f"unknown region code {code!r}")
+            raise UnknownRegion(
+                f"no region {code!r} in the tree: use a country (AT), NUTS (AT130) "
+                "or imported municipality code (lau:AT:90001)"
+            )
         node = gazetteer.nodes[resolved]
         found[node.code] = ItemRegion(
             node.code, node.level, node.country, "editor", editor
@@ -282,6 +320,15 @@ def add_editor_regions(
                     node.code,
                 )
     return list(found.values())
+
+
+def countries_speaking(language: str) -> set[str]:
+    """The member states where a language is official."""
+    return {
+        country
+        for country, languages in COUNTRY_LANGUAGES.items()
+        if language in languages.split()
+    }
 
 
 def weight(node: RegionNode, inside: list[RegionNode]) -> int:

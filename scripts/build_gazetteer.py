@@ -36,63 +36,15 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from aggregator.registry import EU_COUNTRIES as REGISTRY_COUNTRIES
+from aggregator.registry import EU_LANGUAGES as REGISTRY_LANGUAGES
+from classifiers.gazetteer import COUNTRY_LANGUAGES
+
 logger = logging.getLogger("build_gazetteer")
 
-EU_COUNTRIES = [
-    "AT",
-    "BE",
-    "BG",
-    "CY",
-    "CZ",
-    "DE",
-    "DK",
-    "EE",
-    "ES",
-    "FI",
-    "FR",
-    "GR",
-    "HR",
-    "HU",
-    "IE",
-    "IT",
-    "LT",
-    "LU",
-    "LV",
-    "MT",
-    "NL",
-    "PL",
-    "PT",
-    "RO",
-    "SE",
-    "SI",
-    "SK",
-]
-EU_LANGUAGES = [
-    "bg",
-    "cs",
-    "da",
-    "de",
-    "el",
-    "en",
-    "es",
-    "et",
-    "fi",
-    "fr",
-    "ga",
-    "hr",
-    "hu",
-    "it",
-    "lt",
-    "lv",
-    "mt",
-    "nl",
-    "pl",
-    "pt",
-    "ro",
-    "sk",
-    "sl",
-    "sv",
-]
+# Sorted, so that the file comes out the same on every build.
+EU_COUNTRIES = sorted(REGISTRY_COUNTRIES)
+EU_LANGUAGES = sorted(REGISTRY_LANGUAGES)
 # wordfreq has no list for these; Croatian is covered by its Serbo-Croatian one.
 WORDFREQ_LANGUAGE = {"hr": "sh"}
 # Scripts of the EU's official languages: a name written in any other script
@@ -411,46 +363,51 @@ def nearest_place(place: dict[str, Any], grid: Grid) -> dict[str, Any] | None:
     return None
 
 
-# The official languages of each member state, for the common-word exemption.
-COUNTRY_LANGUAGES = {
-    "AT": "de", "BE": "nl fr de", "BG": "bg", "CY": "el", "CZ": "cs", "DE": "de",
-    "DK": "da", "EE": "et", "ES": "es", "FI": "fi sv", "FR": "fr", "GR": "el",
-    "HR": "hr", "HU": "hu", "IE": "ga en", "IT": "it", "LT": "lt", "LU": "fr de",
-    "LV": "lv", "MT": "mt en", "NL": "nl", "PL": "pl", "PT": "pt", "RO": "ro",
-    "SE": "sv", "SI": "sl", "SK": "sk",
-}  # fmt: skip
-# A place this large is what its name means in its own country's languages.
+# A place this large is what its name means in its own country's languages;
+# one of WORLD_PLACE inhabitants in every language, unless its name is also
+# among the most frequent words of that language (English "nice").
 LARGE_PLACE = 100_000
+WORLD_PLACE = 200_000
+VERY_FREQUENT = 5.0
 
 
 def common_words(nodes: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Per language, the one-word place names that are common words in it.
 
     wordfreq's lists are lower-cased, so they cannot tell the Czech word
-    "most" (bridge) from the town Most. What marks a common word is that it
-    is much more frequent in one language than in the others (Czech "most",
-    English "nice"), but so is a place's own name in its own language (Brno
-    in Czech, Wien in German) and an exonym in its language (Vienna in
-    English): countries, NUTS regions and places of 100,000+ are therefore
-    never common words in their country's languages, and a name of a place
-    abroad must also be frequent in absolute terms.
+    "most" (bridge) from the town Most; two signs can. A place at home is
+    named about as often as places of its size are: a name more frequent
+    than nine in ten home places of the same size is taken for a word
+    (Most, Best, Sale), one below is the town (Bayonne, Frechen). A place abroad
+    is rarely named, so its name is a word of the language when it is
+    frequent there and much more frequent than in the other languages
+    (English "nice"). Countries, NUTS regions and places of 100,000+ are
+    never words in their own country's languages (Brno in Czech, Essen in
+    German), nor are places of 200,000+ anywhere (Straßburg in German),
+    unless among the language's most frequent words.
     """
     from wordfreq import available_languages, get_frequency_dict
 
     exempt: dict[str, set[str]] = collections.defaultdict(set)
-    home: dict[str, set[str]] = collections.defaultdict(set)
+    home_size: dict[str, dict[str, int]] = collections.defaultdict(dict)
+    world: set[str] = set()
+    mains: set[str] = set()
     words = set()
     for node in nodes:
-        large = node["level"] != "municipality" or (
-            (node.get("population") or 0) >= LARGE_PLACE
-        )
+        if node["level"] == "municipality":
+            mains.add(node["name"].casefold())
+        population = node.get("population") or 0
+        large = node["level"] != "municipality" or population >= LARGE_PLACE
         for name in node["names"]:
             word = name.casefold()
             if " " in word or "-" in word:
                 continue
             words.add(word)
+            if population >= WORLD_PLACE or node["level"] == "country":
+                world.add(word)
             for lang in COUNTRY_LANGUAGES.get(node["country"] or "", "").split():
-                home[lang].add(word)
+                sizes = home_size[lang]
+                sizes[word] = max(sizes.get(word, 0), population)
                 if large:
                     exempt[lang].add(word)
 
@@ -470,21 +427,44 @@ def common_words(nodes: list[dict[str, Any]]) -> dict[str, list[str]]:
 
     stop: dict[str, list[str]] = {}
     for lang, scores in zipf.items():
+        expected = expected_by_size(scores, home_size[lang], mains)
         others = [zipf[other] for other in zipf if other != lang]
         common = []
         for word, score in scores.items():
-            # A name of a place abroad is a foreign word or an exonym (Vienna,
-            # Cologne in English), rare unless it is also a word of the
-            # language; at home, a rarer word already makes a name ambiguous.
-            floor = 3.0 if word in home[lang] else 4.5
-            if score < floor or word in exempt[lang]:
+            if word in exempt[lang] or (word in world and score < VERY_FREQUENT):
+                continue
+            if word in home_size[lang]:
+                size = size_class(home_size[lang][word])
+                if score >= 3.0 and score > expected.get(size, 0.0):
+                    common.append(word)
                 continue
             elsewhere = sorted(table.get(word, 0.0) for table in others)
-            # Very frequent words are common whatever the other languages say.
-            if score - elsewhere[len(elsewhere) // 2] >= 0.9 or score >= 5.0:
+            median = elsewhere[len(elsewhere) // 2]
+            if score >= 4.5 and (score - median >= 0.9 or score >= VERY_FREQUENT):
                 common.append(word)
         stop[lang] = sorted(common)
     return stop
+
+
+def size_class(population: int) -> int:
+    """Half-decades of population: 1,000-3,161 is 6, 3,162-9,999 is 7..."""
+    return int(2 * math.log10(max(population, 1)))
+
+
+def expected_by_size(
+    scores: dict[str, float], sizes: dict[str, int], mains: set[str]
+) -> dict[int, float]:
+    """Per size class, the zipf that nine in ten home places' main names of
+    that size stay below, among those the word list holds at all."""
+    by_class: dict[int, list[float]] = collections.defaultdict(list)
+    for word in mains:
+        if word in scores and word in sizes:
+            by_class[size_class(sizes[word])].append(scores[word])
+    return {
+        size: sorted(values)[int(len(values) * 0.9)]
+        for size, values in by_class.items()
+        if len(values) >= 5
+    }
 
 
 def build(out: Path) -> dict[str, Any]:
@@ -542,8 +522,9 @@ def build(out: Path) -> dict[str, Any]:
         "figures": figures,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(out, "wt", encoding="utf-8", compresslevel=9) as file:
-        json.dump(document, file, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    # No time stamp in the header: the same sources give the same file.
+    out.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
     return figures
 
 

@@ -6,7 +6,12 @@ import pytest
 
 from classifiers.gazetteer import load_gazetteer
 from classifiers.inflection import stem
-from classifiers.regions import RegionClassifier, SourcePlace, add_editor_regions
+from classifiers.regions import (
+    RegionClassifier,
+    SourcePlace,
+    UnknownRegion,
+    add_editor_regions,
+)
 
 BRNO = SourcePlace(country="CZ", region="CZ064", municipality="CZ/Brno",
                    publisher="municipality")  # fmt: skip
@@ -29,6 +34,9 @@ def names(classifier, regions, reason=None):
 
 def test_czech_case_endings_meet_the_name_at_one_stem():
     assert stem("brno", "slavic") == stem("brně", "slavic") == stem("brnem", "slavic")
+    assert stem("praha", "slavic") == stem("praze", "slavic")
+    assert stem("vídeň", "slavic") == stem("vídni", "slavic")
+    assert stem("liberec", "slavic") == stem("liberci", "slavic")
     assert stem("wiens", "germanic") == "wien"
     assert stem("szegeden", "hungarian") == "szeged"
 
@@ -99,7 +107,7 @@ def test_each_region_says_why_it_is_there(classifier):
         ("SK0", "editor"),
         ("SK", "editor"),
     }
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownRegion):
         add_editor_regions(found, ["XX999"], classifier.gazetteer, "editor-1")
 
 
@@ -108,3 +116,12 @@ def test_small_places_abroad_are_not_taken(classifier):
     found = classifier.classify("Velká Británie", "Konference Union v Brně.", "cs",
                                 BRNO)  # fmt: skip
     assert {r.country for r in found} == {"CZ"}
+
+
+def test_for_a_source_of_no_country_the_items_language_picks_the_country(
+    classifier,
+):
+    romanian = classifier.classify("Program pentru Nord-Est", "", "ro", EU)
+    italian = classifier.classify("Programma per il Nord-Est", "", "it", EU)
+    assert "RO21" in {r.code for r in romanian}
+    assert "ITH" in {r.code for r in italian}
