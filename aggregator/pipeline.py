@@ -9,6 +9,8 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,14 +20,12 @@ from aggregator import polling
 from aggregator.clock import Clock
 from aggregator.crawler import Crawler, FetchResult
 from aggregator.errors import FetchError
+from aggregator.parsing import ParsedSource, parse_source
 from aggregator.releases import complete_new_releases, complete_short_entries
 from aggregator.settings import Settings
 from aggregator.websub import HubLink, Subscriptions
 from extractors.entry import Entry
 from extractors.errors import ExtractionError
-from extractors.feeds import parse_feed
-from extractors.labelling import label_entry
-from extractors.pages import parse_listing
 from storage.fetches import FetchRecord, HealthChange, record_fetch
 from storage.items import publication_times, save_entries
 from storage.models import Source
@@ -109,12 +109,15 @@ class Pipeline:
         crawler: Crawler,
         clock: Clock,
         rng: random.Random | None = None,
+        parse_pool: Executor | None = None,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._crawler = crawler
         self._clock = clock
         self._rng = rng or random.Random()
+        # None parses on the event loop's helper threads.
+        self._parse_pool = parse_pool
         self._default_interval = timedelta(minutes=settings.poll_interval_minutes)
         self._websub = Subscriptions(settings, sessions, crawler, clock)
 
@@ -174,21 +177,36 @@ class Pipeline:
             return record
 
         try:
-            entries, ttl, hub = await asyncio.to_thread(extract_entries, ref, result)
+            parsed = await asyncio.get_running_loop().run_in_executor(
+                self._parse_pool, parse_source, ref.kind, result.body, result.url,
+                result.headers, ref.languages, ref.selector,
+            )  # fmt: skip
         except ExtractionError as error:
             failure = FetchError(error.kind, str(error), url=ref.url, status=200)
             return self._fail(ref, started_at, started, failure)
+        except BrokenProcessPool:
+            # Limitation: every source being parsed when a worker dies fails
+            # with it, not only the one whose body killed it.
+            failure = FetchError(
+                "not_a_feed", "a parse worker died reading this body", url=ref.url
+            )
+            return self._fail(ref, started_at, started, failure)
 
+        entries, ttl, hub = (
+            parsed.entries,
+            parsed.ttl_minutes,
+            _hub_link(parsed, result),
+        )
         found = len(entries)
         limit = self._settings.max_releases_per_crawl
         if ref.kind == "page":
             entries = await complete_new_releases(
-                self._crawler, self._sessions, ref.id, entries, limit
+                self._crawler, self._sessions, ref.id, entries, limit, self._parse_pool
             )
         elif self._settings.full_text_min_words:
             entries = await complete_short_entries(
                 self._crawler, self._sessions, ref.id, entries, limit,
-                self._settings.full_text_min_words,
+                self._settings.full_text_min_words, self._parse_pool,
             )  # fmt: skip
 
         with self._sessions() as session:
@@ -285,19 +303,14 @@ def extract_entries(
     ref: SourceRef, result: FetchResult
 ) -> tuple[list[Entry], int | None, HubLink | None]:
     """The entries of a fetched (or pushed) body, its ttl and its WebSub hub."""
-    hub = None
-    if ref.kind == "page":
-        entries = parse_listing(
-            result.body, result.url, result.headers, selector=ref.selector
-        )
-        ttl = None
-    else:
-        feed = parse_feed(result.body, result.url, result.headers, ref.languages)
-        entries, ttl = feed.entries, feed.ttl_minutes
-        hub = HubLink.of(feed, result.url)
+    parsed = parse_source(
+        ref.kind, result.body, result.url, result.headers, ref.languages, ref.selector
+    )
+    return parsed.entries, parsed.ttl_minutes, _hub_link(parsed, result)
 
-    labelled = [label_entry(entry, ref.languages) for entry in entries]
-    return labelled, ttl, hub
+
+def _hub_link(parsed: ParsedSource, result: FetchResult) -> HubLink | None:
+    return HubLink.of(parsed.hub, parsed.self_url, result.url)
 
 
 def _elapsed_ms(started: float) -> int:
