@@ -128,7 +128,10 @@ class Runtime:
             pipeline = Pipeline(
                 self.settings, self.sessions, crawler, self.clock, parse_pool=parse_pool
             )
-            return await pipeline.crawl_due(progress)
+            try:
+                return await pipeline.crawl_due(progress)
+            finally:
+                pipeline.close()
 
     def _parse_workers(self, sources: int) -> ProcessPoolExecutor | None:
         """The parse workers, started by the first crawl of at least

@@ -91,7 +91,7 @@ class TreeMonitor:
     share, which is only counted once it has ended, after the benchmark).
     """
 
-    def __init__(self, exclude: Iterable[int] = (), interval: float = 0.2) -> None:
+    def __init__(self, exclude: Iterable[int] = (), interval: float = 0.5) -> None:
         self._exclude = list(exclude)
         self._interval = interval
         self._stop = threading.Event()
