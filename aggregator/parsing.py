@@ -76,6 +76,19 @@ def complete_entry(
     return label_entry(completed, languages)
 
 
+def keep_feed_headline(original: Entry, completed: Entry) -> Entry:
+    """A feed entry completed from its page, with the feed's title and date.
+
+    A feed's own title and date are what its publisher chose to say; the
+    article page only fills in the text, image and authors.
+    """
+    return dataclasses.replace(
+        completed,
+        title=original.title or completed.title,
+        published=original.published or completed.published,
+    )
+
+
 def merge_release(entry: Entry, article: Article) -> Entry:
     """The entry with what its release page says winning over the teaser."""
     extra = dict(entry.extra)

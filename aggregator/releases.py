@@ -11,7 +11,6 @@ the source: the entry is stored as the source gave it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.crawler import Crawler
 from aggregator.errors import FetchError
-from aggregator.parsing import complete_entry
+from aggregator.parsing import complete_entry, keep_feed_headline
 from extractors.entry import Entry
 from extractors.errors import ExtractionError
 from storage.items import stored_hashes, unknown_keys
@@ -80,14 +79,7 @@ async def complete_short_entries(
     )
     result = list(entries)
     for index, entry in zip(short, completed, strict=True):
-        # A feed's own title and date are what its publisher chose to say;
-        # the article page only fills in the text, image and authors.
-        original = entries[index]
-        result[index] = dataclasses.replace(
-            entry,
-            title=original.title or entry.title,
-            published=original.published or entry.published,
-        )
+        result[index] = keep_feed_headline(entries[index], entry)
     return result
 
 
