@@ -45,6 +45,7 @@ from aggregator.parsing import (
 )
 from aggregator.settings import Settings
 from benchmarks.floor import extract_page_alone, parse_feed_alone, warm_up
+from benchmarks.measure import TreeMonitor
 from benchmarks.samples import LANGUAGES, Story, make_feed, make_story, render_page
 from extractors.entry import Entry
 from extractors.errors import ExtractionError
@@ -70,6 +71,9 @@ class SampleFeed:
 class Timing:
     seconds: float = 0.0
     items: int = 0
+    # CPU of this process and its workers, and of this process alone.
+    cpu_s: float = 0.0
+    own_cpu_s: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -261,6 +265,7 @@ def run(args: argparse.Namespace) -> IngestReport:
 
         pool = make_parse_pool(workers) if workers else ThreadPoolExecutor(1)
         report = IngestReport(args.entries // 20 * 20, workers)
+        monitor = TreeMonitor()
         try:
             if workers:
                 start_parse_workers(pool, workers)
@@ -272,10 +277,15 @@ def run(args: argparse.Namespace) -> IngestReport:
                 # busier or quieter meanwhile favours neither.
                 order = ("floor", "pipeline") if number % 2 else ("pipeline", "floor")
                 for which in order:
+                    cpu, own = monitor.cpu(), time.process_time()
                     if which == "floor":
-                        _add(report.floor, run_floor(pool, chunk))
+                        timing = _add(report.floor, run_floor(pool, chunk))
                     else:
-                        _add(report.pipeline, run_pipeline(pool, chunk, sessions))
+                        timing = _add(
+                            report.pipeline, run_pipeline(pool, chunk, sessions)
+                        )
+                    timing.cpu_s += monitor.cpu() - cpu
+                    timing.own_cpu_s += time.process_time() - own
         finally:
             pool.shutdown(cancel_futures=True)
 
@@ -284,9 +294,10 @@ def run(args: argparse.Namespace) -> IngestReport:
     return report
 
 
-def _add(total: Timing, part: Timing) -> None:
+def _add(total: Timing, part: Timing) -> Timing:
     total.seconds += part.seconds
     total.items += part.items
+    return total
 
 
 def _describe_stored(report: IngestReport, sessions) -> None:
@@ -320,7 +331,9 @@ def print_report(report: IngestReport) -> None:
         f"measurements in {where}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    header = f"{'':<40}{'items':>8}{'seconds':>10}{'items/s':>10}"
+    header = (
+        f"{'':<40}{'items':>7}{'wall s':>8}{'items/s':>9}{'CPU s':>8}{'main CPU s':>11}"
+    )
     print(header)
     print("-" * len(header))
     for name, timing in (
@@ -328,8 +341,8 @@ def print_report(report: IngestReport) -> None:
         ("floor (feedparser + trafilatura alone)", report.floor),
     ):
         print(
-            f"{name:<40}{timing.items:>8}{timing.seconds:>10.2f}"
-            f"{timing.per_second:>10.1f}"
+            f"{name:<40}{timing.items:>7}{timing.seconds:>8.2f}"
+            f"{timing.per_second:>9.1f}{timing.cpu_s:>8.2f}{timing.own_cpu_s:>11.2f}"
         )
     languages = ", ".join(f"{k}: {v}" for k, v in sorted(report.languages.items()))
     print(
