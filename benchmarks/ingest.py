@@ -94,6 +94,13 @@ class IngestReport:
     def ratio(self) -> float:
         return self.pipeline.per_second / self.floor.per_second
 
+    @property
+    def cpu_ratio(self) -> float:
+        """Floor CPU over pipeline CPU per item: the ratio a busy machine
+        disturbs least."""
+        per_item = self.pipeline.cpu_s / self.pipeline.items
+        return self.floor.cpu_s / self.floor.items / per_item
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -346,8 +353,9 @@ def print_report(report: IngestReport) -> None:
         )
     languages = ", ".join(f"{k}: {v}" for k, v in sorted(report.languages.items()))
     print(
-        f"ratio pipeline / floor: {report.ratio:.3f} (target 0.85: "
-        f"{'met' if report.ratio >= 0.85 else 'MISSED'})"
+        f"ratio pipeline / floor, items/s: {report.ratio:.3f} (target 0.85: "
+        f"{'met' if report.ratio >= 0.85 else 'MISSED'}); by CPU per item: "
+        f"{report.cpu_ratio:.3f}"
     )
     print(
         f"stored {report.stored} items, {report.with_full_text} with the page's "
