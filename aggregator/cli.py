@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from aggregator.editor_commands import editors
 from aggregator.errors import AggregatorError, FetchError
 from aggregator.inspection import (
     Document,
@@ -298,6 +299,9 @@ def demo(settings: Settings) -> None:
         click.echo(f"Sample feeds served at {feeds_url}")
         click.echo(f"Portal at {settings.base_url}")
         run_all(runtime, sync=True)
+
+
+cli.add_command(editors)
 
 
 def main() -> None:

@@ -112,7 +112,7 @@ class Runtime:
         with self.sessions() as session:
             session.execute(
                 update(Source)
-                .where(Source.state == "active")
+                .where(Source.state == "active", Source.paused_at.is_(None))
                 .values(next_fetch_at=self.clock.now())
             )
             session.commit()
@@ -156,13 +156,16 @@ class Runtime:
         return PortalConfig(
             base_url=self.settings.base_url,
             max_push_bytes=self.settings.max_body_bytes,
+            login_failures_to_lock=self.settings.login_failures_to_lock,
+            login_lock_minutes=self.settings.login_lock_minutes,
+            editor_session_hours=self.settings.editor_session_hours,
         )
 
     def web_app(self) -> FastAPI:
         on_push = None
         if self.settings.websub_enabled:
             on_push = PushIngest(self.settings, self.sessions, self.clock)
-        return create_app(self.portal_config(), self.sessions, on_push)
+        return create_app(self.portal_config(), self.sessions, on_push, self.clock.now)
 
     def due(self) -> list[str]:
         """Ids of the sources a crawl now would fetch."""

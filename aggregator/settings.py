@@ -129,6 +129,18 @@ class Settings(BaseSettings):
         description="Where site owners learn about the crawler; sent in the "
         "User-Agent.",
     )
+    login_failures_to_lock: int = Field(
+        10,
+        ge=3,
+        le=100,
+        description="Wrong passwords in a row that lock an editor's account.",
+    )
+    login_lock_minutes: int = Field(
+        15, ge=1, description="How long a locked editor account stays locked."
+    )
+    editor_session_hours: int = Field(
+        12, ge=1, le=720, description="How long an editor stays logged in."
+    )
 
     @field_validator("allow_hosts", mode="before")
     @classmethod

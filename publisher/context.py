@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
+
+from publisher.auth import LoginPolicy, Passwords
+from publisher.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -14,14 +19,34 @@ class PortalConfig:
     """The settings the portal uses, handed in by the conductor."""
 
     base_url: str
-    site_title: str = "European municipalities news"
+    site_title: str = N_("European municipalities news")
     page_size: int = 30
     feed_size: int = 50
     # Largest WebSub push body read; a larger one is refused with 413.
     max_push_bytes: int = 5_000_000
+    # Editors' logins: wrong passwords in a row that lock an account, for
+    # how long, and how long a session lasts.
+    login_failures_to_lock: int = 10
+    login_lock_minutes: int = 15
+    editor_session_hours: int = 12
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    def login_policy(self) -> LoginPolicy:
+        return LoginPolicy(
+            failures_to_lock=self.login_failures_to_lock,
+            lock=timedelta(minutes=self.login_lock_minutes),
+            session_length=timedelta(hours=self.editor_session_hours),
+        )
 
     def absolute(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -29,6 +54,8 @@ class PortalContext:
     config: PortalConfig
     sessions: sessionmaker[Session]
     templates: Jinja2Templates
+    now: Callable[[], datetime] = _utc_now
+    passwords: Passwords = field(default_factory=Passwords)
 
 
 def portal(request: Request) -> PortalContext:

@@ -86,6 +86,7 @@ def _info(
         feed_id=context.config.absolute(f"{path}{query}"),
         updated=updated,
         language=lang or "",
+        entry_base=context.config.absolute("/"),
     )
 
 

@@ -35,6 +35,13 @@ class FeedInfo:
     feed_id: str
     updated: datetime
     language: str = ""
+    # Entry ids are the same in every feed an item appears in, so a reader
+    # subscribed to two of them recognises one entry; they must not depend on
+    # the feed's own home page, which may carry a fragment already.
+    entry_base: str = ""
+
+    def entry_id(self, item_id: int) -> str:
+        return f"{self.entry_base}#item-{item_id}"
 
 
 def xml_safe(value: object) -> str:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
 from publisher.context import PortalContext, portal
+from publisher.opml import render_opml
 from storage.health import source_health
 from storage.items import Cursor, latest_items, next_cursor
 from storage.sources import list_sources
@@ -55,6 +56,19 @@ def sources(request: Request, context: Context) -> Response:
         health = source_health(session, datetime.now(UTC))
     return context.templates.TemplateResponse(
         request, "sources.html", {"rows": rows, "health": health}
+    )
+
+
+@router.get("/sources.opml", name="sources_opml")
+def sources_opml(context: Context) -> Response:
+    """Every active source's feed on the portal, for a feed reader to import."""
+    with context.sessions() as session:
+        rows = list_sources(session, include_retired=False)
+        body = render_opml(context.config, [row.source for row in rows])
+    return Response(
+        body,
+        media_type="text/x-opml; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="sources.opml"'},
     )
 
 

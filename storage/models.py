@@ -1,4 +1,4 @@
-"""The tables: sources, the fetch log, items and WebSub subscriptions."""
+"""The tables: sources, the fetch log, items, WebSub subscriptions, editors."""
 
 from __future__ import annotations
 
@@ -109,6 +109,14 @@ class Source(Base):
     # The address the registry gave, which ``url`` leaves after a move; a sync
     # changes ``url`` only when the registry's address itself changes.
     registry_url: Mapped[str | None] = mapped_column(String(2000))
+    # Editors decide how far a source is trusted: trusted sources publish
+    # directly, new ones wait for review, held ones are stored unpublished.
+    trust: Mapped[str] = mapped_column(
+        String(16), default="trusted", server_default="trusted"
+    )
+    # An editor's pause: the source keeps its state and items but is not
+    # crawled until resumed.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     items: Mapped[list[Item]] = relationship(back_populates="source")
 
@@ -212,3 +220,78 @@ class WebSubSubscription(Base):
     last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pushes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Editor(Base):
+    """A person who curates the portal; admins also manage editors."""
+
+    __tablename__ = "editors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # editor or admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Wrong passwords in a row; at the limit the account locks for a while,
+    # and even the right password is refused until the lock passes.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EditorSession(Base):
+    """A logged-in browser: the cookie holds the token, the table its hash.
+
+    Kept in the database so that logging out, deactivating an editor or a
+    restart of any web process ends the session everywhere at once.
+    """
+
+    __tablename__ = "editor_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    editor_id: Mapped[int] = mapped_column(
+        ForeignKey("editors.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+    editor: Mapped[Editor] = relationship()
+
+
+class LoginFailure(Base):
+    """One wrong password, kept for the per-address limit."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One editorial action: who did what to which thing, before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_subject", "subject_type", "subject_id"),
+        Index("ix_audit_log_at_id", "at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Null for actions of the command line, which no editor account made.
+    editor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("editors.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)

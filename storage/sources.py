@@ -111,10 +111,11 @@ def sync_sources(
 
 
 def due_sources(session: Session, now: datetime, limit: int = 1000) -> list[Source]:
-    """Active sources whose next fetch time has come, the longest-waiting first."""
+    """Active, unpaused sources whose next fetch time has come, the
+    longest-waiting first."""
     query = (
         select(Source)
-        .where(Source.state == "active")
+        .where(Source.state == "active", Source.paused_at.is_(None))
         .where((Source.next_fetch_at.is_(None)) | (Source.next_fetch_at <= now))
         .order_by(Source.next_fetch_at.asc().nulls_first(), Source.id)
         .limit(limit)

@@ -127,7 +127,7 @@ def test_sources_page_shows_delay_and_next_fetch(late_town, site):
     with TestClient(runtime.web_app()) as client:
         page = BeautifulSoup(client.get("/sources").text, "lxml")
     row = page.select_one("tr#late-town")
-    assert row.select_one("td.delay").get_text(strip=True).startswith("3 h / 3 h")
+    assert row.select_one("td.delay").get_text(strip=True).startswith("3 hr / 3 hr")
     assert row.select_one("time[datetime]") is not None
 
 
