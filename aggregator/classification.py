@@ -16,7 +16,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from classifiers.gazetteer import Gazetteer, load_gazetteer
+from classifiers.gazetteer import (
+    Gazetteer,
+    RegionNode,
+    build_gazetteer,
+    load_gazetteer,
+    read_shipped_nodes,
+)
 from classifiers.regions import ItemRegion, RegionClassifier, SourcePlace
 from classifiers.topics import TopicClassifier, TopicResult
 from extractors.entry import Entry
@@ -183,20 +189,23 @@ def classification_report(
 
 
 def gazetteer_with_imports(session: Session) -> Gazetteer:
-    """The shipped tree plus the municipalities an operator imported."""
-    from classifiers.gazetteer import RegionNode
-
-    extra = [
+    """The tree as ``aggregator regions import`` left it in the database, or
+    the shipped tree when nothing was imported."""
+    rows = read_regions(session)
+    if not rows:
+        return load_gazetteer()
+    _shipped, common_words = read_shipped_nodes()
+    nodes = [
         RegionNode(
             code=row["code"],
             parent=row["parent"],
             level=row["level"],
             country=row["country"],
             name=row["name"],
-            names=tuple(row.get("names") or ()),
-            population=row.get("population"),
-            replaces=row.get("replaces"),
+            names=tuple(row["names"] or ()),
+            population=row["population"],
+            replaces=row["replaces"],
         )
-        for row in read_regions(session)
+        for row in rows
     ]
-    return load_gazetteer(extra)
+    return build_gazetteer(nodes, common_words)

@@ -66,8 +66,11 @@ class Crawler:
         robots: RobotsStore | None = None,
     ) -> None:
         self._settings = settings
-        self._limit = asyncio.Semaphore(settings.max_concurrency)
-        self._gate = HostGate(settings.host_concurrency, settings.host_gap_seconds)
+        self._gate = HostGate(
+            settings.host_concurrency,
+            settings.host_gap_seconds,
+            in_flight=settings.max_concurrency,
+        )
         self._robots = RobotsCache(
             self._fetch_robots, settings.robots_cache_seconds, store=robots
         )
@@ -112,25 +115,23 @@ class Crawler:
             headers["If-Modified-Since"] = last_modified
 
         started = time.monotonic()
-        async with self._limit:
-            try:
-                (
-                    status,
-                    final_url,
-                    response_headers,
-                    body,
-                    moved_to,
-                ) = await asyncio.wait_for(
-                    self._follow(url, headers),
-                    self._settings.fetch_timeout_seconds,
-                )
-            except TimeoutError as error:
-                raise FetchError(
-                    "timeout",
-                    f"no complete answer within "
-                    f"{self._settings.fetch_timeout_seconds:g} s",
-                    url=url,
-                ) from error
+        try:
+            (
+                status,
+                final_url,
+                response_headers,
+                body,
+                moved_to,
+            ) = await asyncio.wait_for(
+                self._follow(url, headers),
+                self._settings.fetch_timeout_seconds,
+            )
+        except TimeoutError as error:
+            raise FetchError(
+                "timeout",
+                f"no complete answer within {self._settings.fetch_timeout_seconds:g} s",
+                url=url,
+            ) from error
         elapsed_ms = int((time.monotonic() - started) * 1000)
 
         if status >= 400:
@@ -155,17 +156,16 @@ class Crawler:
         redirects that keep the method and body (RFC 9110 15.4).
         """
         started = time.monotonic()
-        async with self._limit:
-            try:
-                return await asyncio.wait_for(
-                    self._post_following(url, form),
-                    self._settings.fetch_timeout_seconds,
-                )
-            except TimeoutError as error:
-                elapsed = time.monotonic() - started
-                raise FetchError(
-                    "timeout", f"no complete answer within {elapsed:.0f} s", url=url
-                ) from error
+        try:
+            return await asyncio.wait_for(
+                self._post_following(url, form),
+                self._settings.fetch_timeout_seconds,
+            )
+        except TimeoutError as error:
+            elapsed = time.monotonic() - started
+            raise FetchError(
+                "timeout", f"no complete answer within {elapsed:.0f} s", url=url
+            ) from error
 
     async def _post_following(
         self, url: str, form: Mapping[str, str]

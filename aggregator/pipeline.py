@@ -9,6 +9,8 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,14 +20,13 @@ from aggregator import polling
 from aggregator.clock import Clock
 from aggregator.crawler import Crawler, FetchResult
 from aggregator.errors import FetchError
+from aggregator.parsing import ParsedSource, parse_source
 from aggregator.releases import complete_new_releases, complete_short_entries
 from aggregator.settings import Settings
 from aggregator.websub import HubLink, Subscriptions
+from aggregator.writer import Writer
 from extractors.entry import Entry
 from extractors.errors import ExtractionError
-from extractors.feeds import parse_feed
-from extractors.labelling import label_entry
-from extractors.pages import parse_listing
 from storage.fetches import FetchRecord, HealthChange, record_fetch
 from storage.items import publication_times, save_entries
 from storage.models import Source
@@ -111,14 +112,21 @@ class Pipeline:
         crawler: Crawler,
         clock: Clock,
         rng: random.Random | None = None,
+        parse_pool: Executor | None = None,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._crawler = crawler
         self._clock = clock
         self._rng = rng or random.Random()
+        # None parses on the event loop's helper threads.
+        self._parse_pool = parse_pool
+        self._writer = Writer(sessions)
         self._default_interval = timedelta(minutes=settings.poll_interval_minutes)
         self._websub = Subscriptions(settings, sessions, crawler, clock)
+
+    def close(self) -> None:
+        self._writer.close()
 
     def due(self) -> list[SourceRef]:
         with self._sessions() as session:
@@ -127,8 +135,7 @@ class Pipeline:
     async def crawl_due(self, progress: Progress | None = None) -> CrawlSummary:
         """Crawl every due source concurrently and return the summary."""
         started = time.monotonic()
-        refs = self.due()
-        summary = CrawlSummary(sources=len(refs))
+        summary = CrawlSummary()
         await self._websub.renew_due()
 
         async def crawl(ref: SourceRef) -> None:
@@ -137,7 +144,14 @@ class Pipeline:
             if progress is not None:
                 progress(record)
 
-        await asyncio.gather(*(crawl(ref) for ref in refs))
+        # The due sources are read a thousand at a time, which bounds the
+        # bodies held at once; a source is crawled once per run whatever its
+        # next fetch time says.
+        crawled: set[str] = set()
+        while refs := [ref for ref in self.due() if ref.id not in crawled]:
+            summary.sources += len(refs)
+            crawled.update(ref.id for ref in refs)
+            await asyncio.gather(*(crawl(ref) for ref in refs))
         summary.elapsed_s = time.monotonic() - started
         logger.info(
             "Crawl finished",
@@ -161,7 +175,7 @@ class Pipeline:
         try:
             result = await self._crawler.fetch(ref.url, ref.etag, ref.last_modified)
         except FetchError as error:
-            return self._fail(ref, started_at, started, error)
+            return await self._fail(ref, started_at, started, error)
 
         if result.not_modified:
             # A 304 has no body to parse: only the validators and the
@@ -172,69 +186,99 @@ class Pipeline:
                 last_modified=result.headers.get("last-modified", ref.last_modified),
                 moved_to=result.moved_to,
             )  # fmt: skip
-            self._store_success(ref, record, result, ttl=None)
+            change = await self._writer.write(
+                self._store_success, ref, record, result, None
+            )
+            self._log_change(ref, change)
             return record
 
         try:
-            entries, ttl, hub = await asyncio.to_thread(extract_entries, ref, result)
+            parsed = await asyncio.get_running_loop().run_in_executor(
+                self._parse_pool, parse_source, ref.kind, result.body, result.url,
+                result.headers, ref.languages, ref.selector,
+            )  # fmt: skip
         except ExtractionError as error:
             failure = FetchError(error.kind, str(error), url=ref.url, status=200)
-            return self._fail(ref, started_at, started, failure)
+            return await self._fail(ref, started_at, started, failure)
+        except BrokenProcessPool:
+            # Limitation: every source being parsed when a worker dies fails
+            # with it, not only the one whose body killed it.
+            failure = FetchError(
+                "not_a_feed", "a parse worker died reading this body", url=ref.url
+            )
+            return await self._fail(ref, started_at, started, failure)
 
+        entries, ttl, hub = (
+            parsed.entries,
+            parsed.ttl_minutes,
+            _hub_link(parsed, result),
+        )
         found = len(entries)
         limit = self._settings.max_releases_per_crawl
         if ref.kind == "page":
             entries = await complete_new_releases(
-                self._crawler, self._sessions, ref.id, entries, limit
+                self._crawler, self._sessions, ref.id, entries, limit, self._parse_pool
             )
         elif self._settings.full_text_min_words:
             entries = await complete_short_entries(
                 self._crawler, self._sessions, ref.id, entries, limit,
-                self._settings.full_text_min_words,
+                self._settings.full_text_min_words, self._parse_pool,
             )  # fmt: skip
 
-        with self._sessions() as session:
-            saved = save_entries(
-                session, ref.id, entries, self._clock.now(), not ref.fetched_before
-            )
-            record = FetchRecord(
-                ref.id, ref.url, started_at, _elapsed_ms(started), "ok",
-                status=result.status, entries_found=found,
-                items_new=saved.new, items_updated=saved.updated,
-                etag=result.headers.get("etag"),
-                last_modified=result.headers.get("last-modified"),
-                moved_to=result.moved_to,
-            )  # fmt: skip
-            self._store_success(ref, record, result, ttl, session)
+        record, change = await self._writer.write(
+            self._store_entries, ref, result, entries, found, ttl, started_at, started
+        )
+        self._log_change(ref, change)
         await self._websub.follow(ref.id, hub)
         return record
 
+    def _store_entries(
+        self,
+        session: Session,
+        ref: SourceRef,
+        result: FetchResult,
+        entries: list[Entry],
+        found: int,
+        ttl: int | None,
+        started_at: datetime,
+        started: float,
+    ) -> tuple[FetchRecord, HealthChange]:
+        saved = save_entries(
+            session, ref.id, entries, self._clock.now(), not ref.fetched_before
+        )
+        record = FetchRecord(
+            ref.id, ref.url, started_at, _elapsed_ms(started), "ok",
+            status=result.status, entries_found=found,
+            items_new=saved.new, items_updated=saved.updated,
+            etag=result.headers.get("etag"),
+            last_modified=result.headers.get("last-modified"),
+            moved_to=result.moved_to,
+        )  # fmt: skip
+        return record, self._store_success(session, ref, record, result, ttl)
+
     def _store_success(
         self,
+        session: Session,
         ref: SourceRef,
         record: FetchRecord,
         result: FetchResult,
         ttl: int | None,
-        session: Session | None = None,
-    ) -> None:
-        with session or self._sessions() as active:
-            now = self._clock.now()
-            hints = [polling.cache_lifetime(result.headers, now)]
-            if ttl:
-                hints.append(timedelta(minutes=ttl))
-            hint = max((h for h in hints if h is not None), default=None)
-            interval = polling.next_interval(
-                ref.poll_interval,
-                publication_times(active, ref.id),
-                self._default_interval,
-                hint,
-            )
-            interval = self._websub.poll_interval(active, ref.id, interval, now)
-            change = record_fetch(active, record, now + interval)
-            active.commit()
-        self._log_change(ref, change)
+    ) -> HealthChange:
+        now = self._clock.now()
+        hints = [polling.cache_lifetime(result.headers, now)]
+        if ttl:
+            hints.append(timedelta(minutes=ttl))
+        hint = max((h for h in hints if h is not None), default=None)
+        interval = polling.next_interval(
+            ref.poll_interval,
+            publication_times(session, ref.id),
+            self._default_interval,
+            hint,
+        )
+        interval = self._websub.poll_interval(session, ref.id, interval, now)
+        return record_fetch(session, record, now + interval)
 
-    def _fail(
+    async def _fail(
         self, ref: SourceRef, started_at: datetime, started: float, error: FetchError
     ) -> FetchRecord:
         record = FetchRecord(
@@ -251,9 +295,9 @@ class Pipeline:
             )
             wait = polling.backoff(ref.consecutive_failures + 1, interval, self._rng)
 
-        with self._sessions() as session:
-            change = record_fetch(session, record, now + wait, gone=error.status == 410)
-            session.commit()
+        change = await self._writer.write(
+            record_fetch, record, now + wait, error.status == 410
+        )
         logger.warning(
             "Source failed; it will be retried later",
             extra={
@@ -287,19 +331,14 @@ def extract_entries(
     ref: SourceRef, result: FetchResult
 ) -> tuple[list[Entry], int | None, HubLink | None]:
     """The entries of a fetched (or pushed) body, its ttl and its WebSub hub."""
-    hub = None
-    if ref.kind == "page":
-        entries = parse_listing(
-            result.body, result.url, result.headers, selector=ref.selector
-        )
-        ttl = None
-    else:
-        feed = parse_feed(result.body, result.url, result.headers, ref.languages)
-        entries, ttl = feed.entries, feed.ttl_minutes
-        hub = HubLink.of(feed, result.url)
+    parsed = parse_source(
+        ref.kind, result.body, result.url, result.headers, ref.languages, ref.selector
+    )
+    return parsed.entries, parsed.ttl_minutes, _hub_link(parsed, result)
 
-    labelled = [label_entry(entry, ref.languages) for entry in entries]
-    return labelled, ttl, hub
+
+def _hub_link(parsed: ParsedSource, result: FetchResult) -> HubLink | None:
+    return HubLink.of(parsed.hub, parsed.self_url, result.url)
 
 
 def _elapsed_ms(started: float) -> int:

@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 class _Host:
     slots: asyncio.Semaphore
     next_start: float = 0.0
+    last_start: float = float("-inf")
     waiting: int = field(default=0)
 
 
 class HostGate:
     """Admits requests to one host at most ``concurrency`` at a time, with
     request starts at least ``gap`` seconds apart (or the host's Crawl-delay,
-    when it asks for more).
+    when it asks for more), and at most ``in_flight`` requests over all hosts.
 
     Small municipal servers are the reason: a crawl of a town hall's twenty
-    feeds must look like one careful visitor, not a burst.
+    feeds must look like one careful visitor, not a burst. The overall limit
+    counts requests on the wire only: one waiting for its host's gap holds no
+    place that a request to another host could use.
     """
 
     def __init__(
@@ -30,10 +33,12 @@ class HostGate:
         concurrency: int,
         gap: float,
         clock: Callable[[], float] = time.monotonic,
+        in_flight: int | None = None,
     ) -> None:
         self._concurrency = concurrency
         self._gap = gap
         self._clock = clock
+        self._in_flight = asyncio.Semaphore(in_flight) if in_flight else None
         self._hosts: dict[str, _Host] = {}
 
     @asynccontextmanager
@@ -46,15 +51,30 @@ class HostGate:
         state.waiting += 1
         try:
             async with state.slots:
+                gap = max(self._gap, delay)
                 # Reserve a start time before sleeping, so that requests queued
                 # behind this one space themselves out from it.
                 now = self._clock()
                 start = max(now, state.next_start)
-                state.next_start = start + max(self._gap, delay)
+                state.next_start = start + gap
                 if start > now:
                     await asyncio.sleep(start - now)
-                yield
+                if self._in_flight is None:
+                    state.last_start = self._clock()
+                    yield
+                    return
+                async with self._in_flight:
+                    await self._keep_gap(state, gap)
+                    yield
         finally:
             state.waiting -= 1
             if state.waiting == 0 and state.next_start <= self._clock():
                 del self._hosts[host]
+
+    async def _keep_gap(self, state: _Host, gap: float) -> None:
+        # A wait for a place on the wire may have brought this start close to
+        # the previous one's, which also waited; the gap is kept all the same.
+        while (wait := state.last_start + gap - self._clock()) > 0:
+            await asyncio.sleep(wait)
+        state.last_start = self._clock()
+        state.next_start = max(state.next_start, state.last_start + gap)

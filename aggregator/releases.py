@@ -11,18 +11,17 @@ the source: the entry is stored as the source gave it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Executor
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.crawler import Crawler
 from aggregator.errors import FetchError
-from extractors.articles import Article, extract_article
+from aggregator.parsing import complete_entry, keep_feed_headline
 from extractors.entry import Entry
 from extractors.errors import ExtractionError
-from extractors.labelling import label_entry
 from storage.items import stored_hashes, unknown_keys
 
 logger = logging.getLogger(__name__)
@@ -34,6 +33,7 @@ async def complete_new_releases(
     source_id: str,
     entries: Sequence[Entry],
     limit: int,
+    parse_pool: Executor | None = None,
 ) -> list[Entry]:
     """The listing's entries that are not stored yet, completed from their pages.
 
@@ -43,7 +43,7 @@ async def complete_new_releases(
     with sessions() as session:
         unseen = unknown_keys(session, source_id, [entry.key for entry in entries])
     return await fetch_releases(
-        crawler, [e for e in entries if e.key in unseen], limit, source_id
+        crawler, [e for e in entries if e.key in unseen], limit, source_id, parse_pool
     )
 
 
@@ -54,6 +54,7 @@ async def complete_short_entries(
     entries: Sequence[Entry],
     limit: int,
     min_words: int,
+    parse_pool: Executor | None = None,
 ) -> list[Entry]:
     """Feed entries, those new or edited with fewer than ``min_words`` words
     completed from their article pages; every entry is returned, in order.
@@ -74,23 +75,20 @@ async def complete_short_entries(
         return list(entries)
 
     completed = await fetch_releases(
-        crawler, [entries[index] for index in short], limit, source_id
+        crawler, [entries[index] for index in short], limit, source_id, parse_pool
     )
     result = list(entries)
     for index, entry in zip(short, completed, strict=True):
-        # A feed's own title and date are what its publisher chose to say;
-        # the article page only fills in the text, image and authors.
-        original = entries[index]
-        result[index] = dataclasses.replace(
-            entry,
-            title=original.title or entry.title,
-            published=original.published or entry.published,
-        )
+        result[index] = keep_feed_headline(entries[index], entry)
     return result
 
 
 async def fetch_releases(
-    crawler: Crawler, entries: Sequence[Entry], limit: int, source_id: str
+    crawler: Crawler,
+    entries: Sequence[Entry],
+    limit: int,
+    source_id: str,
+    parse_pool: Executor | None = None,
 ) -> list[Entry]:
     """Fetch the pages of the first ``limit`` entries and merge each in.
 
@@ -100,7 +98,7 @@ async def fetch_releases(
     # Limitation: a release beyond the cap, or whose page failed, is stored
     # with its teaser and not fetched again, so it keeps the teaser's text.
     fetched = await asyncio.gather(
-        *(_complete(crawler, entry, source_id) for entry in entries[:limit])
+        *(_complete(crawler, entry, source_id, parse_pool) for entry in entries[:limit])
     )
     if len(entries) > limit:
         logger.debug(
@@ -110,37 +108,16 @@ async def fetch_releases(
     return [*fetched, *entries[limit:]]
 
 
-def merge_release(entry: Entry, article: Article) -> Entry:
-    """The entry with what its release page says winning over the teaser."""
-    extra = dict(entry.extra)
-    if article.canonical_url:
-        extra["canonical_url"] = article.canonical_url
-    else:
-        # The URL canonicalised from the entry's link is no page's own say.
-        extra.pop("canonical_url", None)
-    # The link stays the listing's: it is the entry's key, and a canonical
-    # address in its place would make the release unknown on the next crawl.
-    return dataclasses.replace(
-        entry,
-        title=article.title or entry.title,
-        summary=article.text or entry.summary,
-        content_html=article.html or entry.content_html,
-        published=article.published or entry.published,
-        authors=article.authors or entry.authors,
-        image=article.image or entry.image,
-        language=article.language or entry.language,
-        extra=extra,
-    )
-
-
-async def _complete(crawler: Crawler, entry: Entry, source_id: str) -> Entry:
+async def _complete(
+    crawler: Crawler, entry: Entry, source_id: str, parse_pool: Executor | None
+) -> Entry:
     # The canonical address is asked for: without tracking parameters, it is
     # the one the site's caches and logs know the article by.
     url = entry.extra.get("canonical_url") or entry.link
     try:
         result = await crawler.fetch(url)
-        article = await asyncio.to_thread(
-            extract_article, result.body, result.url, result.headers
+        return await asyncio.get_running_loop().run_in_executor(
+            parse_pool, complete_entry, entry, result.body, result.url, result.headers
         )
     except (FetchError, ExtractionError) as error:
         logger.warning(
@@ -154,9 +131,3 @@ async def _complete(crawler: Crawler, entry: Entry, source_id: str) -> Entry:
             },
         )
         return entry
-    completed = merge_release(entry, article)
-    # The language is decided again on the article's own text, and the
-    # entry remembers how its source published it.
-    languages = (entry.language,) if entry.language else ()
-    completed = dataclasses.replace(completed, source_hash=entry.change_hash)
-    return label_entry(completed, languages)

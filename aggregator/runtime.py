@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from aggregator.classification import (
 from aggregator.clock import Clock, SystemClock
 from aggregator.crawler import Crawler
 from aggregator.errors import DatabaseError
+from aggregator.parsing import make_parse_pool, start_parse_workers
 from aggregator.pipeline import CrawlSummary, Pipeline, Progress
 from aggregator.push import PushIngest
 from aggregator.registry import load_registry
@@ -39,6 +42,10 @@ from storage.sources import SyncReport, due_sources, sync_sources
 
 logger = logging.getLogger(__name__)
 
+# Starting the parse workers costs about a second of CPU (each reads the
+# language model), more than parsing a handful of feeds on threads.
+POOL_MIN_SOURCES = 16
+
 
 @dataclass
 class Runtime:
@@ -47,6 +54,9 @@ class Runtime:
     sessions: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
     robots: RobotsStore = field(default_factory=dict)
+    # Started by the first crawl and kept until ``close``: a fresh worker
+    # reads the language model again before its first entry.
+    parse_pool: ProcessPoolExecutor | None = None
     # Built on first use: the region tree takes seconds to load, and the web
     # process of a deployment with separate workers never needs it.
     loaded_classifiers: Classifiers | None = None
@@ -85,6 +95,8 @@ class Runtime:
         return done
 
     def close(self) -> None:
+        if self.parse_pool is not None:
+            self.parse_pool.shutdown(cancel_futures=True)
         self.engine.dispose()
 
     def upgrade(self) -> None:
@@ -143,13 +155,38 @@ class Runtime:
         robots.txt rules outlive the crawl: they are kept for the settings'
         lifetime across crawls, as RFC 9309 allows.
         """
+        parse_pool = self._parse_workers(len(self.due()))
         async with Crawler(self.settings, robots=self.robots) as crawler:
-            pipeline = Pipeline(self.settings, self.sessions, crawler, self.clock)
-            summary = await pipeline.crawl_due(progress)
+            pipeline = Pipeline(
+                self.settings, self.sessions, crawler, self.clock, parse_pool=parse_pool
+            )
+            try:
+                summary = await pipeline.crawl_due(progress)
+            finally:
+                pipeline.close()
         # After the crawl, not inside it: the fetches of thousands of sources
         # are not held up by the classifiers, which read each item once.
         summary.classified_items = await asyncio.to_thread(self.classify_waiting)
         return summary
+
+    def _parse_workers(self, sources: int) -> ProcessPoolExecutor | None:
+        """The parse workers, started by the first crawl of at least
+        ``POOL_MIN_SOURCES`` sources and replaced when one died."""
+        if self.parse_pool is not None:
+            try:
+                # A pool whose worker died (killed, or crashed in a parser) is
+                # broken for good and refuses new work at once.
+                self.parse_pool.submit(int)
+            except BrokenProcessPool:
+                logger.error("A parse worker died; the workers are started again")
+                self.parse_pool.shutdown(cancel_futures=True)
+                self.parse_pool = None
+        workers = self.settings.parse_workers
+        if self.parse_pool is None and workers > 0 and sources >= POOL_MIN_SOURCES:
+            self.parse_pool = make_parse_pool(workers)
+            assert self.parse_pool is not None
+            start_parse_workers(self.parse_pool, workers)
+        return self.parse_pool
 
     def portal_config(self) -> PortalConfig:
         return PortalConfig(

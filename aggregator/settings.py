@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -81,6 +82,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Least time between the starts of two fetches from one host "
         "(a longer Crawl-delay in robots.txt wins).",
+    )
+    parse_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        le=64,
+        description="Processes that parse feeds and article pages during a crawl "
+        "(default: one per core; 0 parses in the crawling process itself).",
     )
     robots_cache_seconds: int = Field(
         6 * 3600, ge=60, description="How long a host's robots.txt is kept."

@@ -19,7 +19,6 @@ from aggregator.clock import Clock
 from aggregator.crawler import Crawler
 from aggregator.errors import FetchError
 from aggregator.settings import Settings
-from extractors.feeds import ParsedFeed
 from storage.models import WebSubSubscription
 from storage.websub import (
     end_subscription,
@@ -46,12 +45,13 @@ class HubLink:
     topic_url: str
 
     @classmethod
-    def of(cls, feed: ParsedFeed, fetched_url: str) -> HubLink | None:
+    def of(cls, hub: str, self_url: str, fetched_url: str) -> HubLink | None:
+        """The link a feed names (``hub``, ``self_url``; "" when absent)."""
         # WebSub 4: the rel=self address is the topic, the fetched one only
         # when the feed gives none.
-        if not feed.hub:
+        if not hub:
             return None
-        return cls(feed.hub, feed.self_url or fetched_url)
+        return cls(hub, self_url or fetched_url)
 
 
 @dataclass(frozen=True)

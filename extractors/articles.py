@@ -40,6 +40,15 @@ _MIN_PROSE = 60
 # Limitation: htmldate trusts a date in the address first, so an article at
 # /2026-03-14-... is dated midnight UTC even when the page gives the hour.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# What a browser never shows: closed dialogs, collapsed mobile menus, ad
+# slots, the text of widgets that scripts fill and reveal. trafilatura reads
+# the markup, not the rendering, so it keeps them.
+# Limitation: a page that hides its own article until a script reveals it
+# ("read more", tabs) loses the hidden part; only inline styles are read,
+# not stylesheets.
+_HIDDEN = re.compile(
+    r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +136,27 @@ def _tree(body: bytes, headers: Mapping[str, str], url: str) -> HtmlElement:
     tree = trafilatura.load_html(decode_html(body, headers))
     if tree is None:
         raise NotAnArticle("the page could not be parsed as HTML", url=url)
+    _drop_hidden(tree)
     return tree
+
+
+def _drop_hidden(tree: HtmlElement) -> None:
+    """Remove the elements a browser does not show, their text with them."""
+    # A hidden html or body is an anti-flicker script's doing: shown once the
+    # page has loaded. hidden="until-found" is collapsed text a reader can
+    # open, often part of the article.
+    hidden = [
+        element
+        for element in tree.iter("*")
+        if element.tag not in ("html", "body")
+        and (
+            element.get("hidden", "until-found") != "until-found"
+            or _HIDDEN.search(element.get("style") or "")
+        )
+    ]
+    for element in hidden:
+        # Keep the text after the element: it belongs to the parent.
+        element.drop_tree()
 
 
 def _declared_language(tree: HtmlElement, headers: Mapping[str, str]) -> str:

@@ -61,6 +61,18 @@ _TRACKER_PATH = re.compile(
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*$", re.I)
 _STYLE_SIZE = re.compile(r"\b(width|height)\s*:\s*(\d+(?:\.\d+)?)\s*px", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_IMG_TAG = re.compile(r"<img\b[^>]*>?")
+# What a pixel's tag must hold: a size, a style, or a tracker's host or path
+# (a wider net than _TRACKER_PATH, which also matches only at an address' end).
+_PIXEL_SIGNAL = re.compile(
+    "|".join(
+        [
+            *("width", "height", "style", "pixel", "beacon", "tracking", "piwik"),
+            *("matomo", "/~", "/track/", "/wf/"),
+            *(re.escape(host) for host in TRACKER_HOSTS),
+        ]
+    )
+)
 # Browsers skip ASCII whitespace and control characters inside a scheme
 # ("java\tscript:"), so they are removed before the scheme is judged.
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
@@ -75,7 +87,7 @@ def sanitise_html(html: str, base_url: str = "") -> str:
     html = strip_control_characters(html)
     if not html.strip():
         return ""
-    if "<img" in html.lower():
+    if _may_hold_tracking_pixels(html, base_url):
         html = _without_tracking_pixels(html, base_url)
 
     def keep_attribute(element: str, attribute: str, value: str) -> str | None:
@@ -138,6 +150,21 @@ def is_tracking_pixel(src: str, width: str, height: str, style: str) -> bool:
         if match := _SIZE.match(attribute):
             sizes.setdefault(name, float(match.group(1)))
     return sizes.get("width", 2) <= 1 and sizes.get("height", 2) <= 1
+
+
+def _may_hold_tracking_pixels(html: str, base_url: str) -> bool:
+    """Whether an image tag of ``html`` could be a tracking pixel at all.
+
+    Parsing the fragment to look closer costs more than cleaning it; an image
+    that names no size, no style and no tracker anywhere in its tag, on a page
+    of a host that counts nobody, is a picture.
+    """
+    lowered = html.lower()
+    if "<img" not in lowered:
+        return False
+    if is_tracking_pixel(base_url, "", "", ""):
+        return True
+    return any(_PIXEL_SIGNAL.search(tag) for tag in _IMG_TAG.findall(lowered))
 
 
 def _without_tracking_pixels(html: str, base_url: str) -> str:

@@ -187,3 +187,22 @@ def test_extract_article_dates_by_the_address_when_it_holds_a_date():
     article = extract_article(body, url)
 
     assert article.published == datetime(2026, 3, 14, tzinfo=UTC)
+
+
+def test_extract_article_leaves_out_what_a_browser_does_not_show():
+    body = """<html lang="de"><head><title>Neue Buslinie</title></head>
+    <body style="display: none"><article><h1>Neue Buslinie</h1>
+    <p>Ab Montag fährt die Linie 7 alle zwanzig Minuten vom Bahnhof zum
+    Klinikum und hält dabei an sechs neuen Haltestellen im Westen der Stadt.</p>
+    <div style="color: red; display:none">Newsletter abonnieren und gewinnen</div>
+    <p hidden>Dieser Hinweis erscheint erst nach dem Klick.</p>
+    <div style="visibility: hidden">Werbung</div>
+    <p hidden="until-found">Der Fahrplan liegt im Kundenzentrum aus.</p>
+    </article></body></html>""".encode()
+
+    article = extract_article(body, "https://www.example.de/buslinie")
+
+    assert "Linie 7 alle zwanzig Minuten" in article.text
+    assert "Der Fahrplan liegt im Kundenzentrum aus." in article.text
+    for hidden in ("Newsletter", "erst nach dem Klick", "Werbung"):
+        assert hidden not in article.text

@@ -39,9 +39,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("item_id", "code", name=op.f("pk_item_regions")),
     )
-    op.create_index(
-        "ix_item_regions_code_item_id", "item_regions", ["code", "item_id"]
-    )
+    op.create_index("ix_item_regions_code_item_id", "item_regions", ["code", "item_id"])
     op.create_table(
         "item_topics",
         sa.Column("item_id", sa.Integer(), nullable=False),
