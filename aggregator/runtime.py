@@ -149,7 +149,9 @@ class Runtime:
             )
             session.commit()
 
-    async def crawl(self, progress: Progress | None = None) -> CrawlSummary:
+    async def crawl(
+        self, progress: Progress | None = None, classify: bool = True
+    ) -> CrawlSummary:
         """One crawl of the due sources, with a connection pool of its own.
 
         robots.txt rules outlive the crawl: they are kept for the settings'
@@ -166,7 +168,8 @@ class Runtime:
                 pipeline.close()
         # After the crawl, not inside it: the fetches of thousands of sources
         # are not held up by the classifiers, which read each item once.
-        summary.classified_items = await asyncio.to_thread(self.classify_waiting)
+        if classify:
+            summary.classified_items = await asyncio.to_thread(self.classify_waiting)
         return summary
 
     def _parse_workers(self, sources: int) -> ProcessPoolExecutor | None:

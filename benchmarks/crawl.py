@@ -71,6 +71,12 @@ class CrawlRun:
 
 
 @dataclass
+class Classified:
+    items: int
+    usage: Usage
+
+
+@dataclass
 class CrawlReport:
     feeds: int
     hosts: int
@@ -78,6 +84,7 @@ class CrawlReport:
     runs: list[CrawlRun]
     served: dict[str, int]
     server_cpu_s: float
+    classified: Classified | None = None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -166,7 +173,8 @@ def timed_crawl(runtime: Runtime, monitor: TreeMonitor, name: str) -> CrawlRun:
     cpu_before = monitor.cpu()
     started = time.monotonic()
     with monitor:
-        summary = asyncio.run(runtime.crawl())
+        # The classify stage runs after a crawl; it is measured on its own.
+        summary = asyncio.run(runtime.crawl(classify=False))
     usage = Usage(
         wall_s=time.monotonic() - started,
         cpu_s=monitor.cpu() - cpu_before,
@@ -175,6 +183,22 @@ def timed_crawl(runtime: Runtime, monitor: TreeMonitor, name: str) -> CrawlRun:
         processes=monitor.most_processes,
     )
     return CrawlRun(name, summary, usage)
+
+
+def timed_classification(runtime: Runtime, monitor: TreeMonitor) -> Classified:
+    """The classify stage on every item the first crawl stored."""
+    cpu_before = monitor.cpu()
+    started = time.monotonic()
+    with monitor:
+        items = runtime.classify_waiting()
+    usage = Usage(
+        wall_s=time.monotonic() - started,
+        cpu_s=monitor.cpu() - cpu_before,
+        peak_rss=monitor.peak_rss,
+        peak_pss=monitor.peak_pss,
+        processes=monitor.most_processes,
+    )
+    return Classified(items, usage)
 
 
 def run(args: argparse.Namespace) -> CrawlReport:
@@ -205,6 +229,7 @@ def run(args: argparse.Namespace) -> CrawlReport:
             first = timed_crawl(runtime, monitor, "first crawl")
             runtime.make_all_due()
             second = timed_crawl(runtime, monitor, "unchanged crawl")
+            classified = timed_classification(runtime, monitor)
         finally:
             runtime.close()
 
@@ -215,8 +240,9 @@ def run(args: argparse.Namespace) -> CrawlReport:
         server_cpu = cpu_seconds(server.pid)
     workers = getattr(settings, "parse_workers", 0)
     return CrawlReport(
-        args.feeds, args.hosts, workers, [first, second], served, server_cpu
-    )
+        args.feeds, args.hosts, workers, [first, second], served, server_cpu,
+        classified,
+    )  # fmt: skip
 
 
 def print_report(report: CrawlReport, targets: bool) -> None:
@@ -240,6 +266,15 @@ def print_report(report: CrawlReport, targets: bool) -> None:
             f"{usage.peak_pss / mb:>13.0f}{usage.processes:>7}  "
             f"{summary.fetched} parsed, {summary.not_modified} not modified, "
             f"{summary.failed} failed, {summary.new_items} new items"
+        )
+    if report.classified is not None:
+        stage = report.classified
+        per_item = stage.usage.wall_s * 1000 / max(stage.items, 1)
+        print(
+            f"classify stage (after the crawls): {stage.items} items in "
+            f"{stage.usage.wall_s:.1f} s ({per_item:.2f} ms per item), "
+            f"CPU {stage.usage.cpu_s:.1f} s, peak RSS "
+            f"{stage.usage.peak_rss / mb:.0f} MB"
         )
     served = ", ".join(f"{k}: {v}" for k, v in sorted(report.served.items()))
     print(f"server answers: {served}; server CPU {report.server_cpu_s:.1f} s")
