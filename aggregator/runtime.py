@@ -28,6 +28,7 @@ from aggregator.push import PushIngest
 from aggregator.registry import load_registry
 from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
+from classifiers.taxonomy import load_topics
 from publisher.app import create_app
 from publisher.context import PortalConfig
 from storage.database import (
@@ -198,6 +199,7 @@ class Runtime:
             login_failures_to_lock=self.settings.login_failures_to_lock,
             login_lock_minutes=self.settings.login_lock_minutes,
             editor_session_hours=self.settings.editor_session_hours,
+            topic_labels={topic.slug: topic.labels for topic in load_topics()},
         )
 
     def web_app(self) -> FastAPI:

@@ -73,6 +73,14 @@ class Taxonomy:
         return tuple(topic.slug for topic in self.topics)
 
 
+def load_topics(directory: Path | None = None) -> tuple[Topic, ...]:
+    """Only the topics and their labels, without compiling any rules: what
+    the portal needs to name topics."""
+    taxonomy_path = (directory or DATA_DIRECTORY) / "taxonomy.yaml"
+    topics, _scoring = parse_topics(_read(taxonomy_path), str(taxonomy_path))
+    return tuple(topics)
+
+
 def load_taxonomy(directory: Path | None = None) -> Taxonomy:
     """Read taxonomy.yaml and every <language>.yaml of a directory."""
     directory = directory or DATA_DIRECTORY

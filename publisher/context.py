@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +29,8 @@ class PortalConfig:
     login_failures_to_lock: int = 10
     login_lock_minutes: int = 15
     editor_session_hours: int = 12
+    # Each topic's slug and its labels by language, from the taxonomy.
+    topic_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def secure_cookies(self) -> bool:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Select, insert, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from extractors.entry import Entry
-from storage.models import Item
+from storage.models import Item, ItemRegionRow, ItemTopicRow
 
 
 @dataclass(frozen=True)
@@ -163,8 +163,14 @@ def latest_items(
     before: Cursor | None = None,
     source_id: str | None = None,
     language: str | None = None,
+    region: str | None = None,
+    topic: str | None = None,
 ) -> list[Item]:
-    """The newest items first, each with its source loaded."""
+    """The newest items first, each with its source loaded.
+
+    ``region`` keeps the items of a region and of every region below it: an
+    item's regions are stored with their ancestors, so it is one look-up.
+    """
     query = (
         select(Item)
         .options(joinedload(Item.source))
@@ -179,7 +185,19 @@ def latest_items(
         query = query.where(Item.source_id == source_id)
     if language is not None:
         query = query.where(Item.language == language)
+    if region is not None:
+        query = query.where(Item.id.in_(items_in_region(region)))
+    if topic is not None:
+        query = query.where(Item.id.in_(items_in_topic(topic)))
     return list(session.scalars(query))
+
+
+def items_in_region(code: str) -> Select[Any]:
+    return select(ItemRegionRow.item_id).where(ItemRegionRow.code == code)
+
+
+def items_in_topic(slug: str) -> Select[Any]:
+    return select(ItemTopicRow.item_id).where(ItemTopicRow.slug == slug)
 
 
 def publication_times(

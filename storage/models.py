@@ -337,13 +337,13 @@ class ItemRegionRow(Base):
     item_id: Mapped[int] = mapped_column(
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     )
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
     level: Mapped[str] = mapped_column(String(16))
     country: Mapped[str | None] = mapped_column(String(2))
     reason: Mapped[str] = mapped_column(String(16))  # source, mention or editor
     evidence: Mapped[str] = mapped_column(String(300))
     # The region found directly, when this one is its ancestor.
-    via: Mapped[str | None] = mapped_column(String(32))
+    via: Mapped[str | None] = mapped_column(String(40))
 
 
 class ItemTopicRow(Base):

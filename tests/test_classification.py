@@ -170,3 +170,43 @@ def test_inspect_shows_regions_topics_and_what_decided_them(tmp_path):
     best = report["topic_scores"][0]
     assert best["topic"] == "mobility-transport"
     assert any("tramvaj" in reason for reason in best["evidence"])
+
+
+def test_region_and_topic_feeds_hold_the_items_of_the_region_and_below(runtime, site):
+    import feedparser
+    from fastapi.testclient import TestClient
+
+    site.serve("/brno.xml", _rss(BRNO), "application/rss+xml")
+    site.serve("/ec.xml", _rss(EC), "application/rss+xml")
+    _crawl(runtime, site)
+
+    with TestClient(runtime.web_app()) as client:
+
+        def titles(path: str) -> set[str]:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            parsed = feedparser.parse(response.content)
+            assert not parsed.bozo, parsed.get("bozo_exception")
+            return {entry.title for entry in parsed.entries}
+
+        tram, cohesion, roaming = (
+            "Nová tramvajová trať do Bystrce",
+            "Commission approves €40 million for Brno's tram network",
+            "Commission proposes new rules on roaming charges",
+        )
+        # The country holds the region, which holds the city.
+        assert titles("/feeds/regions/CZ.atom") == {tram, cohesion}
+        assert titles("/feeds/regions/CZ064.rss") == {tram, cohesion}
+        assert titles("/feeds/regions/EU.atom") == {roaming}
+        assert titles("/feeds/regions/AT.atom") == set()
+        assert cohesion in titles("/feeds/topics/eu-funding.atom")
+        assert tram not in titles("/feeds/topics/eu-funding.atom")
+        assert titles("/feeds/all.atom?region=CZ&topic=eu-funding") == {cohesion}
+        assert titles("/feeds/regions/CZ.atom?lang=cs") == {tram}
+        json_feed = client.get("/feeds/topics/mobility-transport.json?lang=cs").json()
+        assert json_feed["title"].startswith("Mobilita a doprava")
+        assert json_feed["feed_url"].endswith(
+            "/feeds/topics/mobility-transport.json?lang=cs"
+        )
+        assert client.get("/feeds/topics/nothing-here.atom").status_code == 404
+        assert client.get("/feeds/all.atom?region=no%20such").status_code == 422

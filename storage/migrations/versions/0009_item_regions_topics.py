@@ -25,12 +25,12 @@ def upgrade() -> None:
     op.create_table(
         "item_regions",
         sa.Column("item_id", sa.Integer(), nullable=False),
-        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("code", sa.String(length=40), nullable=False),
         sa.Column("level", sa.String(length=16), nullable=False),
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("evidence", sa.String(length=300), nullable=False),
-        sa.Column("via", sa.String(length=32), nullable=True),
+        sa.Column("via", sa.String(length=40), nullable=True),
         sa.ForeignKeyConstraint(
             ["item_id"],
             ["items.id"],
