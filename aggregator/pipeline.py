@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aggregator import polling
 from aggregator.clock import Clock
 from aggregator.crawler import Crawler, FetchResult
+from aggregator.dedup import assign_stories
 from aggregator.errors import FetchError
 from aggregator.releases import complete_new_releases, complete_short_entries
 from aggregator.settings import Settings
@@ -195,6 +196,7 @@ class Pipeline:
             saved = save_entries(
                 session, ref.id, entries, self._clock.now(), not ref.fetched_before
             )
+            assign_stories(session, ref.id, self._settings, self._clock.now())
             record = FetchRecord(
                 ref.id, ref.url, started_at, _elapsed_ms(started), "ok",
                 status=result.status, entries_found=found,

@@ -1,4 +1,9 @@
-"""Feed routes: every list of items as Atom, RSS and JSON Feed."""
+"""Feed routes: every list of stories as Atom, RSS and JSON Feed.
+
+A feed lists stories, not copies: one entry per story, its headline (the
+original, credited to its source), or with ``?lang=`` the story's version in
+that language.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,8 @@ from sqlalchemy import select
 
 from publisher.context import PortalContext, portal
 from publisher.feeds import MEDIA_TYPES, FeedInfo, render_feed
-from storage.items import latest_items
 from storage.models import Item, Source
+from storage.stories import latest_stories
 
 router = APIRouter()
 
@@ -28,7 +33,7 @@ def feed_all(
 ) -> Response:
     _check_form(form)
     with context.sessions() as session:
-        items = latest_items(session, context.config.feed_size, language=lang)
+        items = latest_stories(session, context.config.feed_size, language=lang)
         info = _info(context, form, "All news", "/feeds/all", "/", items, lang)
         return _respond(context, form, info, items)
 
@@ -45,7 +50,7 @@ def feed_source(
         source = session.scalar(select(Source).where(Source.id == source_id))
         if source is None:
             raise HTTPException(404, f"No source with id {source_id!r}")
-        items = latest_items(
+        items = latest_stories(
             session, context.config.feed_size, source_id=source_id, language=lang
         )
         info = _info(

@@ -115,6 +115,8 @@ def _apply(item: Item, entry: Entry, now: datetime) -> None:
     item.content_hash = entry.change_hash
     item.canonical_url = entry.extra.get("canonical_url") or None
     item.language_method = entry.extra.get("language_method") or None
+    # New or edited text: dedup fingerprints the item (again) and places it.
+    item.text_hash = None
 
     # A missing date is the time the portal first saw the entry; a date in the
     # future (a wrong clock or time zone at the source) would pin the item on
