@@ -39,11 +39,10 @@ from extractors.text import html_to_text
 from storage.models import Item
 from storage.stories import (
     Candidate,
+    Keys,
     is_locked,
-    items_at_url,
-    items_of_release,
     items_sharing_bands,
-    items_with_text,
+    items_sharing_keys,
     place_item,
     replace_bands,
     split_away_from,
@@ -131,34 +130,57 @@ def find_story(
     session: Session, item: Item, found: Fingerprint, settings: Settings
 ) -> StoryMatch | None:
     """The story ``item`` (already fingerprinted) belongs to, if any."""
-    excluded = split_away_from(session, item.id)
-    published = window(item.published_at, settings.dedup_window_days)
+    session.flush()
     indexed = found.words >= settings.dedup_min_words
-
-    same_url = items_at_url(session, item.canonical_url or item.url, item.id, excluded)
-    if story_id := _first_story(same_url):
-        return StoryMatch(story_id, "canonical_url")
-
-    if indexed:
-        same_text = items_with_text(
-            session, found.text_hash, item.id, excluded, published
-        )
-        if story_id := _first_story(same_text):
-            return StoryMatch(story_id, "text_hash")
-
-        near = items_sharing_bands(
-            session, found.bands(settings.dedup_bands), item.id, item.source_id,
-            excluded, published,
-        )  # fmt: skip
-        match = _closest_copy(session, found, near, settings)
-        if match is not None:
-            return match
-
-    versions = items_of_release(
-        session, item.release_ref, item.language_key, item.id, excluded
+    published = window(item.published_at, settings.dedup_window_days)
+    keys = Keys(
+        item.id,
+        item.canonical_url or item.url,
+        found.text_hash if indexed else None,
+        item.release_ref,
+        item.language_key,
     )
-    if story_id := _first_story(versions):
-        return StoryMatch(story_id, "language_version")
+    exact = items_sharing_keys(session, keys)
+    near = []
+    if indexed:
+        near = items_sharing_bands(
+            session, found.bands(settings.dedup_bands), item.id, published
+        )
+    if not exact and not near:
+        return None
+
+    excluded = split_away_from(session, item.id)
+    exact = [each for each in exact if each.story_id and each.story_id not in excluded]
+    near = [
+        each
+        for each in near
+        if each.story_id
+        and each.story_id not in excluded
+        and each.source_id != item.source_id
+    ]
+
+    if same_url := [e for e in exact if e.canonical_url == keys.canonical_url]:
+        return StoryMatch(same_url[0].story_id, "canonical_url")
+    same_text = [
+        each
+        for each in exact
+        if keys.text_hash
+        and each.text_hash == keys.text_hash
+        and published[0] <= each.published_at <= published[1]
+    ]
+    if same_text:
+        return StoryMatch(same_text[0].story_id, "text_hash")
+    match = _closest_copy(session, found, near, settings)
+    if match is not None:
+        return match
+    versions = [
+        each
+        for each in exact
+        if (keys.release_ref and each.release_ref == keys.release_ref)
+        or (keys.language_key and each.language_key == keys.language_key)
+    ]
+    if versions:
+        return StoryMatch(versions[0].story_id, "language_version")
     return None
 
 
@@ -172,8 +194,7 @@ def _closest_copy(
     likely = [
         each
         for each in candidates
-        if each.story_id is not None
-        and each.minhash is not None
+        if each.minhash is not None
         and estimated_similarity(found.minhash, each.minhash)
         >= threshold - _ESTIMATE_MARGIN
     ]
@@ -190,7 +211,3 @@ def _closest_copy(
         if similarity >= threshold and (best is None or similarity > best.similarity):
             best = StoryMatch(candidate.story_id, "near_copy", similarity)
     return best
-
-
-def _first_story(candidates: list[Candidate]) -> int | None:
-    return next((each.story_id for each in candidates if each.story_id), None)

@@ -63,7 +63,8 @@ VOCABULARY = 6000
 class Language:
     code: str
     words: list[str]
-    weights: np.ndarray
+    # Cumulative Zipf weights: a uniform draw searched in it picks a word.
+    cumulative: np.ndarray
 
 
 def build_languages(seed: int) -> list[Language]:
@@ -81,7 +82,9 @@ def build_languages(seed: int) -> list[Language]:
                 words.append(word)
         ranks = np.arange(1, len(words) + 1, dtype=float)
         weights = 1.0 / ranks**1.05
-        languages.append(Language(code, words, weights / weights.sum()))
+        cumulative = np.cumsum(weights / weights.sum())
+        cumulative[-1] = 1.0
+        languages.append(Language(code, words, cumulative))
     return languages
 
 
@@ -92,14 +95,19 @@ class TextMaker:
         self.rng = np.random.default_rng(seed)
         self.languages = build_languages(seed)
 
-    def sentence(self, language: Language) -> str:
-        length = int(self.rng.integers(8, 24))
-        picks = self.rng.choice(len(language.words), size=length, p=language.weights)
-        words = [language.words[i] for i in picks]
-        return " ".join(words).capitalize() + "."
-
     def paragraph(self, language: Language, sentences: int) -> list[str]:
-        return [self.sentence(language) for _ in range(sentences)]
+        lengths = self.rng.integers(8, 24, size=sentences)
+        picks = np.searchsorted(language.cumulative, self.rng.random(lengths.sum()))
+        words = [language.words[i] for i in picks]
+        result = []
+        start = 0
+        for length in lengths:
+            result.append(" ".join(words[start : start + length]).capitalize() + ".")
+            start += length
+        return result
+
+    def title(self, language: Language) -> str:
+        return self.paragraph(language, 1)[0].split(".")[0][:90]
 
     def release(self, language: Language | None = None) -> tuple[str, list[list[str]]]:
         """A release of 80 to 400 words: (language code, paragraphs of sentences)."""

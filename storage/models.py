@@ -231,16 +231,17 @@ class Story(Base):
 class ItemBand(Base):
     """One locality-sensitive band of an item's MinHash signature.
 
-    Items whose signatures agree on a whole band are candidate copies; the
-    primary key is the index a look-up walks. On SQLite the table has no
-    rowid, so the index is the table. ``item_id`` has no foreign key: the
+    Items whose signatures agree on a whole band are candidate copies. The
+    hash mixes in the band's index, so one ``hash IN (...)`` walks the primary
+    key for every band at once. On SQLite the table has no rowid, so the index
+    is the table. ``item_id`` has no foreign key: the
     cascade would scan this table for every deleted item, and a band of a
     deleted item finds no item and is ignored.
     """
 
     __tablename__ = "item_bands"
     __table_args__ = (
-        PrimaryKeyConstraint("band", "hash", "item_id"),
+        PrimaryKeyConstraint("hash", "band", "item_id"),
         {"sqlite_with_rowid": False},
     )
 

@@ -39,62 +39,82 @@ class Candidate:
     source_id: str
     published_at: datetime
     minhash: bytes | None
+    canonical_url: str | None
+    text_hash: str | None
+    release_ref: str | None
+    language_key: str | None
 
 
-def items_at_url(
-    session: Session, url: str, item_id: int, excluded: set[int]
-) -> list[Candidate]:
-    """Other items with the canonical address ``url``, oldest first."""
-    return _candidates(session, Item.canonical_url == url, item_id, excluded)
+@dataclass(frozen=True)
+class Keys:
+    """What identifies an item's release exactly; None where it has no such key."""
+
+    item_id: int
+    canonical_url: str
+    text_hash: str | None
+    release_ref: str | None
+    language_key: str | None
 
 
-def items_with_text(
-    session: Session,
-    text_hash: str,
-    item_id: int,
-    excluded: set[int],
-    published: tuple[datetime, datetime],
-) -> list[Candidate]:
-    """Other items with the same normalised text, published within the window."""
-    return _candidates(
-        session, Item.text_hash == text_hash, item_id, excluded, published
+_ITEMS = Item.__table__.c
+_BANDS = ItemBand.__table__.c
+_CANDIDATE = (
+    _ITEMS.id, _ITEMS.story_id, _ITEMS.source_id, _ITEMS.published_at,
+    _ITEMS.minhash, _ITEMS.canonical_url, _ITEMS.text_hash, _ITEMS.release_ref,
+    _ITEMS.language_key,
+)  # fmt: skip
+
+
+def items_sharing_keys(session: Session, keys: Keys) -> list[Candidate]:
+    """Other items with the same address, text, release reference or
+    language-neutral address, oldest first: one indexed look-up per key.
+
+    Reads through the session's connection without flushing it: flush first.
+    """
+    conditions = [_ITEMS.canonical_url == keys.canonical_url]
+    if keys.text_hash:
+        conditions.append(_ITEMS.text_hash == keys.text_hash)
+    if keys.release_ref:
+        conditions.append(_ITEMS.release_ref == keys.release_ref)
+    if keys.language_key:
+        conditions.append(_ITEMS.language_key == keys.language_key)
+    query = (
+        select(*_CANDIDATE)
+        .where(or_(*conditions), _ITEMS.id != keys.item_id)
+        .order_by(_ITEMS.published_at, _ITEMS.id)
     )
-
-
-def items_of_release(
-    session: Session,
-    release_ref: str | None,
-    language_key: str | None,
-    item_id: int,
-    excluded: set[int],
-) -> list[Candidate]:
-    """Other items with the same release reference or language-neutral address."""
-    conditions = []
-    if release_ref:
-        conditions.append(Item.release_ref == release_ref)
-    if language_key:
-        conditions.append(Item.language_key == language_key)
-    if not conditions:
-        return []
-    return _candidates(session, or_(*conditions), item_id, excluded)
+    return [Candidate(*row) for row in session.connection().execute(query)]
 
 
 def items_sharing_bands(
     session: Session,
     bands: Sequence[tuple[int, int]],
     item_id: int,
-    source_id: str,
-    excluded: set[int],
     published: tuple[datetime, datetime],
 ) -> list[Candidate]:
-    """Items of other sources whose signatures agree with ``bands`` on a band."""
+    """Items published within ``published`` that agree with ``bands`` on a band.
+
+    Reads through the session's connection without flushing it: flush first.
+    """
     if not bands:
         return []
-    ids = select(ItemBand.item_id).where(
-        tuple_(ItemBand.band, ItemBand.hash).in_(list(bands))
+    wanted = set(bands)
+    query = (
+        select(_BANDS.band, _BANDS.hash, *_CANDIDATE)
+        .join(Item.__table__, _ITEMS.id == _BANDS.item_id)
+        .where(
+            _BANDS.hash.in_([value for _, value in wanted]),
+            _ITEMS.published_at.between(*published),
+            _ITEMS.id != item_id,
+        )
     )
-    found = _candidates(session, Item.id.in_(ids), item_id, excluded, published)
-    return [each for each in found if each.source_id != source_id]
+    found: dict[int, Candidate] = {}
+    for band, value, *row in session.connection().execute(query):
+        # A hash equal by chance in another band is no shared band.
+        if (band, value) in wanted:
+            candidate = Candidate(*row)
+            found[candidate.item_id] = candidate
+    return sorted(found.values(), key=lambda each: (each.published_at, each.item_id))
 
 
 def replace_bands(
@@ -110,8 +130,8 @@ def replace_bands(
     if gone:
         session.execute(
             delete(ItemBand).where(
+                ItemBand.hash.in_([value for _, value in gone]),
                 ItemBand.item_id == item_id,
-                tuple_(ItemBand.band, ItemBand.hash).in_(list(gone)),
             )
         )
     added = new_rows - old_rows
@@ -323,27 +343,6 @@ def latest_stories(
         shown = (HEADLINE, VERSION) if language is not None else (HEADLINE,)
         query = query.where(or_(Item.story_role.in_(shown), Item.story_role.is_(None)))
     return list(session.scalars(query))
-
-
-def _candidates(
-    session: Session,
-    condition: object,
-    item_id: int,
-    excluded: set[int],
-    published: tuple[datetime, datetime] | None = None,
-) -> list[Candidate]:
-    query = (
-        select(Item.id, Item.story_id, Item.source_id, Item.published_at, Item.minhash)
-        .where(condition, Item.id != item_id)  # type: ignore[arg-type]
-        .order_by(Item.published_at, Item.id)
-    )
-    if published is not None:
-        query = query.where(Item.published_at.between(*published))
-    return [
-        Candidate(*row)
-        for row in session.execute(query)
-        if row.story_id is None or row.story_id not in excluded
-    ]
 
 
 def window(moment: datetime, days: int) -> tuple[datetime, datetime]:

@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("band", sa.SmallInteger(), nullable=False),
         sa.Column("hash", sa.Integer(), nullable=False),
         sa.Column("item_id", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("band", "hash", "item_id", name=op.f("pk_item_bands")),
+        sa.PrimaryKeyConstraint("hash", "band", "item_id", name=op.f("pk_item_bands")),
         sqlite_with_rowid=False,
     )
     op.create_table(
