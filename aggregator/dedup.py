@@ -150,17 +150,14 @@ def find_story(
         return None
 
     excluded = split_away_from(session, item.id)
-    exact = [each for each in exact if each.story_id and each.story_id not in excluded]
+    exact = [each for each in exact if each.story_id not in excluded]
     near = [
         each
         for each in near
-        if each.story_id
-        and each.story_id not in excluded
-        and each.source_id != item.source_id
+        if each.story_id not in excluded and each.source_id != item.source_id
     ]
 
-    if same_url := [e for e in exact if e.canonical_url == keys.canonical_url]:
-        return StoryMatch(same_url[0].story_id, "canonical_url")
+    same_url = [each for each in exact if each.canonical_url == keys.canonical_url]
     same_text = [
         each
         for each in exact
@@ -168,19 +165,24 @@ def find_story(
         and each.text_hash == keys.text_hash
         and published[0] <= each.published_at <= published[1]
     ]
-    if same_text:
-        return StoryMatch(same_text[0].story_id, "text_hash")
-    match = _closest_copy(session, found, near, settings)
-    if match is not None:
-        return match
     versions = [
         each
         for each in exact
         if (keys.release_ref and each.release_ref == keys.release_ref)
         or (keys.language_key and each.language_key == keys.language_key)
     ]
-    if versions:
-        return StoryMatch(versions[0].story_id, "language_version")
+    return (
+        _first(same_url, "canonical_url")
+        or _first(same_text, "text_hash")
+        or _closest_copy(session, found, near, settings)
+        or _first(versions, "language_version")
+    )
+
+
+def _first(candidates: list[Candidate], reason: str) -> StoryMatch | None:
+    for candidate in candidates:
+        if candidate.story_id is not None:
+            return StoryMatch(candidate.story_id, reason)
     return None
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy import delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, joinedload
 
 from storage.items import Cursor
@@ -83,7 +84,7 @@ def items_sharing_keys(session: Session, keys: Keys) -> list[Candidate]:
         .where(or_(*conditions), _ITEMS.id != keys.item_id)
         .order_by(_ITEMS.published_at, _ITEMS.id)
     )
-    return [Candidate(*row) for row in session.connection().execute(query)]
+    return [_candidate(row) for row in session.connection().execute(query)]
 
 
 def items_sharing_bands(
@@ -109,10 +110,10 @@ def items_sharing_bands(
         )
     )
     found: dict[int, Candidate] = {}
-    for band, value, *row in session.connection().execute(query):
+    for row in session.connection().execute(query):
         # A hash equal by chance in another band is no shared band.
-        if (band, value) in wanted:
-            candidate = Candidate(*row)
+        if (row[0], row[1]) in wanted:
+            candidate = _candidate(row[2:])
             found[candidate.item_id] = candidate
     return sorted(found.values(), key=lambda each: (each.published_at, each.item_id))
 
@@ -137,7 +138,7 @@ def replace_bands(
     added = new_rows - old_rows
     if added:
         session.execute(
-            ItemBand.__table__.insert(),
+            insert(ItemBand),
             [
                 {"band": band, "hash": value, "item_id": item_id}
                 for band, value in added
@@ -345,11 +346,17 @@ def latest_stories(
     return list(session.scalars(query))
 
 
+def _candidate(row: Any) -> Candidate:
+    return Candidate(*row)
+
+
 def window(moment: datetime, days: int) -> tuple[datetime, datetime]:
     return moment - timedelta(days=days), moment + timedelta(days=days)
 
 
-def _headline_order(members: Sequence[Item]):  # type: ignore[no-untyped-def]
+def _headline_order(
+    members: Sequence[Item],
+) -> Callable[[Item], tuple[int, datetime, int, int]]:
     texts = {member.id: _plain(_text_of(member)) for member in members}
     names = {member.id: _names_of(member.source) for member in members}
 
