@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from extractors.entry import Entry
@@ -153,8 +153,13 @@ def latest_items(
     before: Cursor | None = None,
     source_id: str | None = None,
     language: str | None = None,
+    story_roles: tuple[str, ...] | None = None,
 ) -> list[Item]:
-    """The newest items first, each with its source loaded."""
+    """The newest items first, each with its source loaded.
+
+    With ``story_roles``, only items in those roles of their stories, and
+    items not yet placed in a story.
+    """
     query = (
         select(Item)
         .options(joinedload(Item.source))
@@ -169,6 +174,10 @@ def latest_items(
         query = query.where(Item.source_id == source_id)
     if language is not None:
         query = query.where(Item.language == language)
+    if story_roles is not None:
+        query = query.where(
+            or_(Item.story_role.in_(story_roles), Item.story_role.is_(None))
+        )
     return list(session.scalars(query))
 
 

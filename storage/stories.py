@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, tuple_, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from storage.items import Cursor
+from storage.items import Cursor, latest_items
 from storage.models import Item, ItemBand, Source, Story, StoryDecision
 
 HEADLINE, VERSION, COPY = "headline", "version", "copy"
@@ -326,24 +326,10 @@ def latest_stories(
     language, and stories without one are left out. A source's list holds its
     own items. Items that dedup has not placed yet stand for themselves.
     """
-    query = (
-        select(Item)
-        .options(joinedload(Item.source))
-        .order_by(Item.published_at.desc(), Item.id.desc())
-        .limit(limit)
-    )
-    if before is not None:
-        query = query.where(
-            tuple_(Item.published_at, Item.id) < (before.published_at, before.item_id)
-        )
-    if language is not None:
-        query = query.where(Item.language == language)
-    if source_id is not None:
-        query = query.where(Item.source_id == source_id)
-    else:
-        shown = (HEADLINE, VERSION) if language is not None else (HEADLINE,)
-        query = query.where(or_(Item.story_role.in_(shown), Item.story_role.is_(None)))
-    return list(session.scalars(query))
+    roles = None
+    if source_id is None:
+        roles = (HEADLINE, VERSION) if language is not None else (HEADLINE,)
+    return latest_items(session, limit, before, source_id, language, roles)
 
 
 def _candidate(row: Any) -> Candidate:

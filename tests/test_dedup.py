@@ -4,12 +4,11 @@ story a stored item joins.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from aggregator.dedup import assign_stories
 from aggregator.fingerprints import (
     estimated_similarity,
     fingerprint,
@@ -18,29 +17,8 @@ from aggregator.fingerprints import (
 )
 from aggregator.versions import language_key, release_reference
 from extractors.entry import Entry
-from storage.items import save_entries
 from storage.models import Item, ItemBand
-from storage.sources import sync_sources
-from tests.conftest import FIXTURES
-
-NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-RELEASES = FIXTURES / "releases"
-SOURCES = [
-    {"id": "commission", "name": "European Commission – Press corner",
-     "kind": "feed", "url": "https://ec.example/rss", "publisher": "eu_institution",
-     "languages": ["en", "fr"]},
-    {"id": "torun", "name": "Urząd Miasta Toruń", "kind": "feed",
-     "url": "https://torun.example/rss", "publisher": "municipality",
-     "country": "PL", "languages": ["en"]},
-    {"id": "braga", "name": "Município de Braga", "kind": "feed",
-     "url": "https://braga.example/rss", "publisher": "municipality",
-     "country": "PT", "languages": ["en"]},
-]  # fmt: skip
-
-
-def _release(name: str) -> tuple[str, str]:
-    title, _, body = (RELEASES / name).read_text(encoding="utf-8").partition("\n")
-    return title, body
+from tests.releases import NOW, add_sources, release, store
 
 
 def _republished(body: str) -> str:
@@ -65,13 +43,6 @@ def _entry(source: str, n: int, title: str, text: str, **changes) -> Entry:
     return Entry(**values)
 
 
-def _store(runtime, source: str, entries: list[Entry]) -> None:
-    with runtime.sessions() as session:
-        save_entries(session, source, entries, NOW)
-        assign_stories(session, source, runtime.settings, NOW)
-        session.commit()
-
-
 def _stories(runtime) -> dict[str, int]:
     with runtime.sessions() as session:
         rows = session.execute(select(Item.guid, Item.story_id))
@@ -86,10 +57,7 @@ def _roles(runtime) -> dict[str, str]:
 
 @pytest.fixture
 def sources(runtime):
-    with runtime.sessions() as session:
-        sync_sources(session, SOURCES, NOW)
-        session.commit()
-    return runtime
+    return add_sources(runtime)
 
 
 def test_normalise_words_ignores_case_accents_and_punctuation():
@@ -102,8 +70,8 @@ def test_normalise_words_ignores_case_accents_and_punctuation():
 
 
 def test_edited_copy_is_similar_and_an_unrelated_release_is_not():
-    _, body = _release("ip_26_2101_en.txt")
-    _, other = _release("ip_26_2117_en.txt")
+    _, body = release("ip_26_2101_en.txt")
+    _, other = release("ip_26_2117_en.txt")
     original = fingerprint(body, 3, 64)
 
     copy = fingerprint(_republished(body), 3, 64)
@@ -123,7 +91,7 @@ def test_same_text_with_other_case_and_spacing_has_one_text_hash():
 
 
 def test_equal_signatures_share_every_band():
-    _, body = _release("ip_26_2101_en.txt")
+    _, body = release("ip_26_2101_en.txt")
 
     first = fingerprint(body, 3, 64).bands(21)
 
@@ -194,10 +162,10 @@ def test_addresses_without_a_language_or_of_other_pages_differ():
 
 
 def test_republished_copies_from_other_sources_join_the_original_story(sources):
-    title, body = _release("ip_26_2101_en.txt")
-    _store(sources, "commission", [_entry("commission", 5, title, body)])
-    _store(sources, "torun", [_entry("torun", 3, title, _republished(body))])
-    _store(sources, "braga", [_entry("braga", 2, "Clean buses", _republished(body))])
+    title, body = release("ip_26_2101_en.txt")
+    store(sources, "commission", [_entry("commission", 5, title, body)])
+    store(sources, "torun", [_entry("torun", 3, title, _republished(body))])
+    store(sources, "braga", [_entry("braga", 2, "Clean buses", _republished(body))])
 
     stories = _stories(sources)
 
@@ -208,10 +176,10 @@ def test_republished_copies_from_other_sources_join_the_original_story(sources):
 
 def test_unrelated_releases_stay_in_stories_of_their_own(sources):
     entries = [
-        _entry("commission", n, *_release(name))
+        _entry("commission", n, *release(name))
         for n, name in enumerate(["ip_26_2101_en.txt", "ip_26_2117_en.txt"], 1)
     ]
-    _store(sources, "commission", entries)
+    store(sources, "commission", entries)
 
     stories = _stories(sources)
 
@@ -219,13 +187,13 @@ def test_unrelated_releases_stay_in_stories_of_their_own(sources):
 
 
 def test_copy_published_outside_the_window_starts_its_own_story(sources):
-    title, body = _release("wien_rathaus.txt")
+    title, body = release("wien_rathaus.txt")
     late = NOW - timedelta(hours=1)
     early = late - timedelta(days=sources.settings.dedup_window_days + 1)
-    _store(
+    store(
         sources, "commission", [_entry("commission", 1, title, body, published=early)]
     )
-    _store(
+    store(
         sources,
         "torun",
         [_entry("torun", 1, title, _republished(body), published=late)],
@@ -238,12 +206,12 @@ def test_copy_published_outside_the_window_starts_its_own_story(sources):
 
 def test_same_canonical_address_from_two_sources_is_one_story(sources):
     shared = "https://ec.example/presscorner/detail/en/ip_26_2130"
-    _store(
+    store(
         sources,
         "commission",
         [_entry("commission", 1, "Smart tourism", "Finalists.", link=shared)],
     )
-    _store(
+    store(
         sources,
         "torun",
         [_entry("torun", 1, "Smart tourism finalists", "Short.", link=shared)],
@@ -255,10 +223,10 @@ def test_same_canonical_address_from_two_sources_is_one_story(sources):
 
 
 def test_short_texts_alike_do_not_join_by_their_text(sources):
-    _store(
+    store(
         sources, "torun", [_entry("torun", 1, "Road closed", "Main street is closed.")]
     )
-    _store(
+    store(
         sources, "braga", [_entry("braga", 1, "Road closed", "Main street is closed.")]
     )
 
@@ -270,9 +238,9 @@ def test_short_texts_alike_do_not_join_by_their_text(sources):
 def test_near_copy_within_one_source_is_kept_apart(sources):
     # Limitation checked here: municipal notices from one template differ by
     # a street and a date, so near copies within a source are not joined.
-    title, body = _release("wien_rathaus.txt")
-    _store(sources, "commission", [_entry("commission", 1, title, body)])
-    _store(sources, "commission", [_entry("commission", 2, title, _republished(body))])
+    title, body = release("wien_rathaus.txt")
+    store(sources, "commission", [_entry("commission", 1, title, body)])
+    store(sources, "commission", [_entry("commission", 2, title, _republished(body))])
 
     stories = _stories(sources)
 
@@ -280,17 +248,15 @@ def test_near_copy_within_one_source_is_kept_apart(sources):
 
 
 def test_edited_item_moves_its_bands_and_its_story(sources):
-    title, body = _release("ip_26_2101_en.txt")
-    other_title, other_body = _release("ip_26_2117_en.txt")
-    _store(sources, "commission", [_entry("commission", 1, title, body)])
-    _store(sources, "commission", [_entry("commission", 2, other_title, other_body)])
-    _store(sources, "torun", [_entry("torun", 1, title, _republished(body))])
+    title, body = release("ip_26_2101_en.txt")
+    other_title, other_body = release("ip_26_2117_en.txt")
+    store(sources, "commission", [_entry("commission", 1, title, body)])
+    store(sources, "commission", [_entry("commission", 2, other_title, other_body)])
+    store(sources, "torun", [_entry("torun", 1, title, _republished(body))])
     assert _stories(sources)["torun-1"] == _stories(sources)["commission-1"]
 
     # Toruń replaced the text with a copy of the other release.
-    _store(
-        sources, "torun", [_entry("torun", 1, other_title, _republished(other_body))]
-    )
+    store(sources, "torun", [_entry("torun", 1, other_title, _republished(other_body))])
 
     stories = _stories(sources)
     assert stories["torun-1"] == stories["commission-2"]
@@ -307,9 +273,9 @@ def test_edited_item_moves_its_bands_and_its_story(sources):
 
 
 def test_french_version_with_the_same_reference_joins_as_a_language_version(sources):
-    title, body = _release("ip_26_2101_en.txt")
-    fr_title, fr_body = _release("ip_26_2101_fr.txt")
-    _store(
+    title, body = release("ip_26_2101_en.txt")
+    fr_title, fr_body = release("ip_26_2101_fr.txt")
+    store(
         sources,
         "commission",
         [

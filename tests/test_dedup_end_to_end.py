@@ -5,19 +5,19 @@ out of /feeds/all.atom as one story each, credited to the original.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from html import escape
 
 import feedparser
 import httpx
 import pytest
-import uvicorn
 
 from aggregator.runtime import Runtime
-from tests.conftest import FIXTURES, Site
+from tests import test_end_to_end
+from tests.conftest import Site
+from tests.releases import release
+
+# The portal served over real HTTP, on the ``crawled`` runtime defined here.
+portal_url = test_end_to_end.portal_url
 
 RELEASES = ["ip_26_2101_en.txt", "ip_26_2117_en.txt", "ip_26_2130_en.txt"]
 PRESSCORNER = "https://ec.example/presscorner/detail"
@@ -43,12 +43,6 @@ FRAMES = {
 }
 
 
-def _release(name: str) -> tuple[str, str]:
-    path = FIXTURES / "releases" / name
-    title, _, body = path.read_text(encoding="utf-8").partition("\n")
-    return title, body
-
-
 def _html(lines: list[str]) -> str:
     return "".join(f"<p>{escape(line)}</p>" for line in lines)
 
@@ -56,10 +50,10 @@ def _html(lines: list[str]) -> str:
 def _commission_feed() -> str:
     entries = []
     for day, name in enumerate(RELEASES, 1):
-        title, body = _release(name)
+        title, body = release(name)
         number = name.split("_")[2]
         entries.append((title, body, f"{PRESSCORNER}/en/ip_26_{number}", "en", day))
-    fr_title, fr_body = _release("ip_26_2101_fr.txt")
+    fr_title, fr_body = release("ip_26_2101_fr.txt")
     entries.append((fr_title, fr_body, f"{PRESSCORNER}/fr/ip_26_2101", "fr", 1))
     atom = [
         f"""<entry xml:lang="{lang}"><title>{escape(title)}</title>
@@ -81,7 +75,7 @@ def _municipal_feed(site: Site, source: str) -> str:
     header, footer = FRAMES[source]
     items = []
     for day, name in enumerate(RELEASES, 1):
-        title, body = _release(name)
+        title, body = release(name)
         # Republishers drop the reference number: only the text joins them.
         lines = [line for line in body.splitlines() if not line.startswith("IP/")]
         text = _html([header, *lines, footer])
@@ -141,25 +135,6 @@ def crawled(runtime: Runtime, site: Site) -> Runtime:
     return runtime
 
 
-@pytest.fixture
-def portal_url(crawled: Runtime) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        crawled.web_app(), host="127.0.0.1", port=port, log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 def _feed(url: str) -> feedparser.FeedParserDict:
     response = httpx.get(url)
     assert response.status_code == 200
@@ -174,7 +149,7 @@ def test_all_feed_lists_one_story_per_release_credited_to_the_commission(
     parsed = _feed(f"{portal_url}/feeds/all.atom")
 
     titles = sorted(entry.title for entry in parsed.entries)
-    assert titles == sorted(_release(name)[0] for name in RELEASES)
+    assert titles == sorted(release(name)[0] for name in RELEASES)
     assert {entry.source.title for entry in parsed.entries} == {
         "European Commission – Press corner"
     }
@@ -185,7 +160,7 @@ def test_french_reader_gets_the_french_version_of_the_release(portal_url):
     parsed = _feed(f"{portal_url}/feeds/all.atom?lang=fr")
 
     assert [(entry.title, entry.link) for entry in parsed.entries] == [
-        (_release("ip_26_2101_fr.txt")[0], f"{PRESSCORNER}/fr/ip_26_2101")
+        (release("ip_26_2101_fr.txt")[0], f"{PRESSCORNER}/fr/ip_26_2101")
     ]
 
 

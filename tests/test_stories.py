@@ -4,17 +4,14 @@ and the newest stories for feeds.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
-from aggregator.dedup import assign_stories
 from extractors.entry import Entry
 from storage.database import make_engine, upgrade_database
-from storage.items import save_entries
 from storage.models import Item, Story, StoryDecision
-from storage.sources import sync_sources
 from storage.stories import (
     StoryError,
     latest_stories,
@@ -22,30 +19,11 @@ from storage.stories import (
     split_item,
     story_items,
 )
-from tests.conftest import FIXTURES
-
-NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-SOURCES = [
-    {"id": "commission", "name": "European Commission – Press corner",
-     "kind": "feed", "url": "https://ec.example/rss", "publisher": "eu_institution",
-     "languages": ["en", "fr"]},
-    {"id": "torun", "name": "Urząd Miasta Toruń", "kind": "feed",
-     "url": "https://torun.example/rss", "publisher": "municipality",
-     "country": "PL", "languages": ["en"]},
-    {"id": "braga", "name": "Município de Braga", "kind": "feed",
-     "url": "https://braga.example/rss", "publisher": "municipality",
-     "country": "PT", "languages": ["en"]},
-]  # fmt: skip
-
-
-def _release(name: str) -> tuple[str, str]:
-    path = FIXTURES / "releases" / name
-    title, _, body = path.read_text(encoding="utf-8").partition("\n")
-    return title, body
+from tests.releases import NOW, add_sources, release, store
 
 
 def _entry(source: str, n: int, name: str, published: datetime, **changes) -> Entry:
-    title, body = _release(name)
+    title, body = release(name)
     values = {
         "title": title,
         "link": f"https://{source}.example/news/{n}",
@@ -58,34 +36,24 @@ def _entry(source: str, n: int, name: str, published: datetime, **changes) -> En
     return Entry(**values)
 
 
-def _store(runtime, source: str, entries: list[Entry]) -> None:
-    with runtime.sessions() as session:
-        save_entries(session, source, entries, NOW)
-        assign_stories(session, source, runtime.settings, NOW)
-        session.commit()
-
-
 def _item(session, guid: str) -> Item:
     return session.scalar(select(Item).where(Item.guid == guid))
 
 
 @pytest.fixture
 def sources(runtime):
-    with runtime.sessions() as session:
-        sync_sources(session, SOURCES, NOW)
-        session.commit()
-    return runtime
+    return add_sources(runtime)
 
 
 @pytest.fixture
 def one_release(sources):
     """The Commission's release and two municipalities' copies of it."""
     name = "ip_26_2101_en.txt"
-    _store(
+    store(
         sources, "commission", [_entry("commission", 1, name, NOW - timedelta(hours=5))]
     )
-    _store(sources, "torun", [_entry("torun", 1, name, NOW - timedelta(hours=3))])
-    _store(sources, "braga", [_entry("braga", 1, name, NOW - timedelta(hours=2))])
+    store(sources, "torun", [_entry("torun", 1, name, NOW - timedelta(hours=3))])
+    store(sources, "braga", [_entry("braga", 1, name, NOW - timedelta(hours=2))])
     return sources
 
 
@@ -143,14 +111,14 @@ def test_headline_is_the_original_credited_by_the_copies(one_release):
 
 def test_credited_institution_wins_over_an_earlier_republisher(sources):
     name = "ip_26_2117_en.txt"
-    _, body = _release(name)
+    _, body = release(name)
     credit = "Source: European Commission. " + body
-    _store(
+    store(
         sources,
         "torun",
         [_entry("torun", 1, name, NOW - timedelta(hours=9), summary=credit)],
     )
-    _store(
+    store(
         sources, "commission", [_entry("commission", 1, name, NOW - timedelta(hours=4))]
     )
 
@@ -163,8 +131,8 @@ def test_credited_institution_wins_over_an_earlier_republisher(sources):
 
 def test_without_credit_the_earliest_item_is_the_headline(sources):
     name = "ip_26_2130_en.txt"
-    _store(sources, "torun", [_entry("torun", 1, name, NOW - timedelta(hours=9))])
-    _store(sources, "braga", [_entry("braga", 1, name, NOW - timedelta(hours=4))])
+    store(sources, "torun", [_entry("torun", 1, name, NOW - timedelta(hours=9))])
+    store(sources, "braga", [_entry("braga", 1, name, NOW - timedelta(hours=4))])
 
     with sources.sessions() as session:
         torun = _item(session, "torun-1")
@@ -184,7 +152,7 @@ def test_split_item_gets_its_own_story_and_never_rejoins(one_release):
     edited = _entry(
         "torun", 1, "ip_26_2101_en.txt", NOW - timedelta(hours=3), title="Clean buses!"
     )
-    _store(one_release, "torun", [edited])
+    store(one_release, "torun", [edited])
 
     with one_release.sessions() as session:
         torun = _item(session, "torun-1")
@@ -210,22 +178,22 @@ def test_later_copy_of_a_split_item_joins_a_story_but_not_the_split_one_for_it(
 
     # A third municipality publishes the release too: it joins the original.
     later = _entry("braga", 2, "ip_26_2101_en.txt", NOW - timedelta(hours=1))
-    _store(one_release, "braga", [later])
+    store(one_release, "braga", [later])
 
     with one_release.sessions() as session:
         assert _item(session, "braga-2").story_id == old
 
 
 def test_split_of_an_item_alone_in_its_story_is_refused(sources):
-    _store(sources, "torun", [_entry("torun", 1, "wien_rathaus.txt", NOW)])
+    store(sources, "torun", [_entry("torun", 1, "wien_rathaus.txt", NOW)])
 
     with sources.sessions() as session, pytest.raises(StoryError, match="alone"):
         split_item(session, _item(session, "torun-1").id, NOW)
 
 
 def test_merge_moves_every_item_and_keeps_them_together(sources):
-    _store(sources, "commission", [_entry("commission", 1, "ip_26_2117_en.txt", NOW)])
-    _store(sources, "torun", [_entry("torun", 1, "wien_rathaus.txt", NOW)])
+    store(sources, "commission", [_entry("commission", 1, "ip_26_2117_en.txt", NOW)])
+    store(sources, "torun", [_entry("torun", 1, "wien_rathaus.txt", NOW)])
     with sources.sessions() as session:
         kept = _item(session, "commission-1").story_id
         merged = _item(session, "torun-1").story_id
@@ -233,7 +201,7 @@ def test_merge_moves_every_item_and_keeps_them_together(sources):
         session.commit()
 
     # An edit to the merged item does not take it out of the merged story.
-    _store(sources, "torun", [_entry("torun", 1, "wien_rathaus.txt", NOW, title="X")])
+    store(sources, "torun", [_entry("torun", 1, "wien_rathaus.txt", NOW, title="X")])
 
     with sources.sessions() as session:
         assert _item(session, "torun-1").story_id == kept
@@ -254,8 +222,8 @@ def test_latest_stories_lists_each_story_once_and_versions_by_language(one_relea
     fr = _entry(
         "commission", 2, "ip_26_2101_fr.txt", NOW - timedelta(hours=4), language="fr"
     )
-    _store(one_release, "commission", [fr])
-    _store(one_release, "braga", [_entry("braga", 9, "wien_rathaus.txt", NOW)])
+    store(one_release, "commission", [fr])
+    store(one_release, "braga", [_entry("braga", 9, "wien_rathaus.txt", NOW)])
 
     with one_release.sessions() as session:
         every = [item.guid for item in latest_stories(session)]
