@@ -23,7 +23,9 @@ _AUTHORITY = {"eu_institution": 0, "national": 1, "region": 2, "municipality": 3
 _TAG = re.compile(r"<[^>]*>")
 _WORD = re.compile(r"\w+")
 _ACCENT = re.compile(r"[\u0300-\u036f]")
-# Members read to choose a headline; a larger story keeps its earliest ones.
+# Limitation: a headline and language versions are chosen among a story's
+# 200 earliest items; a later item of a larger story is always a copy, even
+# in a language the story had no version in yet.
 _MEMBERS_READ = 200
 
 
@@ -181,6 +183,10 @@ def place_item(
         session.flush()
         story_id = story.id
 
+    if item.story_id != story_id:
+        # A copy until the story's headline and versions are chosen again,
+        # which only reads the story's earliest items.
+        item.story_role = COPY
     item.story_id = story_id
     session.flush()
     if old is not None and old != story_id:
