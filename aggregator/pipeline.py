@@ -77,7 +77,9 @@ class CrawlSummary:
     new_items: int = 0
     updated_items: int = 0
     elapsed_s: float = 0.0
-    # Set after the crawl, when the classifiers have read the new items.
+    # Set after the crawl, when dedup and the classifiers have read the new
+    # items.
+    placed_items: int = 0
     classified_items: int = 0
 
     def add(self, record: FetchRecord) -> None:
@@ -95,7 +97,8 @@ class CrawlSummary:
             f"{self.sources} sources: {self.fetched} fetched, "
             f"{self.not_modified} not modified, {self.failed} failed; "
             f"{self.new_items} new items, {self.updated_items} updated "
-            f"in {self.elapsed_s:.1f} s; {self.classified_items} items classified"
+            f"in {self.elapsed_s:.1f} s; {self.placed_items} items placed in "
+            f"stories, {self.classified_items} classified"
         )
 
 

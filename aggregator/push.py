@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.clock import Clock
 from aggregator.crawler import FetchResult
+from aggregator.dedup import assign_stories
 from aggregator.pipeline import SourceRef, extract_entries
 from aggregator.settings import Settings
 from aggregator.websub import subscribed_interval
@@ -73,6 +74,7 @@ class PushIngest:
             saved = save_entries(
                 session, source_id, entries, self._clock.now(), not ref.fetched_before
             )
+            assign_stories(session, source_id, self._settings, self._clock.now())
             record = FetchRecord(
                 source_id, topic, started_at, _elapsed_ms(started), "push",
                 entries_found=len(entries), items_new=saved.new,

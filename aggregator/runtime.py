@@ -21,6 +21,7 @@ from aggregator.classification import (
 )
 from aggregator.clock import Clock, SystemClock
 from aggregator.crawler import Crawler
+from aggregator.dedup import place_waiting_items
 from aggregator.errors import DatabaseError
 from aggregator.parsing import make_parse_pool, start_parse_workers
 from aggregator.pipeline import CrawlSummary, Pipeline, Progress
@@ -84,6 +85,15 @@ class Runtime:
                 gazetteer = gazetteer_with_imports(session)
             self.loaded_classifiers = Classifiers.load(gazetteer)
         return self.loaded_classifiers
+
+    def place_waiting(self) -> int:
+        """Stories for every item new or edited since the last run."""
+        with self.sessions() as session:
+            placed = place_waiting_items(session, self.settings, self.clock.now())
+            session.commit()
+        if placed:
+            logger.info("Items placed in stories", extra={"items": placed})
+        return placed
 
     def classify_waiting(self) -> int:
         """Regions and topics for every item new or edited since the last run."""
@@ -151,7 +161,7 @@ class Runtime:
             session.commit()
 
     async def crawl(
-        self, progress: Progress | None = None, classify: bool = True
+        self, progress: Progress | None = None, process: bool = True
     ) -> CrawlSummary:
         """One crawl of the due sources, with a connection pool of its own.
 
@@ -168,8 +178,10 @@ class Runtime:
             finally:
                 pipeline.close()
         # After the crawl, not inside it: the fetches of thousands of sources
-        # are not held up by the classifiers, which read each item once.
-        if classify:
+        # are not held up by dedup and the classifiers, which read each new
+        # item once.
+        if process:
+            summary.placed_items = await asyncio.to_thread(self.place_waiting)
             summary.classified_items = await asyncio.to_thread(self.classify_waiting)
         return summary
 

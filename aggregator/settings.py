@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -124,6 +124,42 @@ class Settings(BaseSettings):
         description="A new feed entry with fewer words of its own has its article "
         "page fetched for the full text (0: never).",
     )
+    dedup_threshold: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Least Jaccard similarity of two items' word shingles for one "
+        "to join the other's story as a copy.",
+    )
+    dedup_window_days: int = Field(
+        14,
+        ge=1,
+        description="Copies are looked for among items published this many days "
+        "before or after (same address and release numbers: any time).",
+    )
+    dedup_permutations: int = Field(
+        64,
+        ge=8,
+        le=512,
+        description="MinHash permutations per item; changing it needs every "
+        "stored item indexed again.",
+    )
+    dedup_bands: int = Field(
+        21,
+        ge=1,
+        le=128,
+        description="Locality-sensitive bands the permutations are cut into; more "
+        "bands find less similar copies at the cost of more look-ups.",
+    )
+    dedup_shingle_words: int = Field(
+        3, ge=1, le=8, description="Words in one shingle of an item's text."
+    )
+    dedup_min_words: int = Field(
+        20,
+        ge=1,
+        description="Items with fewer words join a story only by their address or "
+        "release number, never by their text.",
+    )
     contact_url: str = Field(
         "https://github.com/municipal-news-aggregator",
         description="Where site owners learn about the crawler; sent in the "
@@ -164,6 +200,12 @@ class Settings(BaseSettings):
     @property
     def listen_port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+    @model_validator(mode="after")
+    def check_bands(self) -> Settings:
+        if self.dedup_bands > self.dedup_permutations:
+            raise ValueError("dedup_bands must not exceed dedup_permutations")
+        return self
 
     @property
     def user_agent(self) -> str:

@@ -34,9 +34,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -71,7 +71,7 @@ class CrawlRun:
 
 
 @dataclass
-class Classified:
+class StageRun:
     items: int
     usage: Usage
 
@@ -84,7 +84,8 @@ class CrawlReport:
     runs: list[CrawlRun]
     served: dict[str, int]
     server_cpu_s: float
-    classified: Classified | None = None
+    # The stages after the crawls, by name.
+    stages: dict[str, StageRun] = field(default_factory=dict)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -173,8 +174,8 @@ def timed_crawl(runtime: Runtime, monitor: TreeMonitor, name: str) -> CrawlRun:
     cpu_before = monitor.cpu()
     started = time.monotonic()
     with monitor:
-        # The classify stage runs after a crawl; it is measured on its own.
-        summary = asyncio.run(runtime.crawl(classify=False))
+        # Dedup and the classifiers run after a crawl; measured on their own.
+        summary = asyncio.run(runtime.crawl(process=False))
     usage = Usage(
         wall_s=time.monotonic() - started,
         cpu_s=monitor.cpu() - cpu_before,
@@ -185,12 +186,14 @@ def timed_crawl(runtime: Runtime, monitor: TreeMonitor, name: str) -> CrawlRun:
     return CrawlRun(name, summary, usage)
 
 
-def timed_classification(runtime: Runtime, monitor: TreeMonitor) -> Classified:
-    """The classify stage on every item the first crawl stored."""
+def timed_stage(
+    runtime: Runtime, monitor: TreeMonitor, stage: Callable[[], int]
+) -> StageRun:
+    """A stage that runs after crawls, on every item the first crawl stored."""
     cpu_before = monitor.cpu()
     started = time.monotonic()
     with monitor:
-        items = runtime.classify_waiting()
+        items = stage()
     usage = Usage(
         wall_s=time.monotonic() - started,
         cpu_s=monitor.cpu() - cpu_before,
@@ -198,7 +201,7 @@ def timed_classification(runtime: Runtime, monitor: TreeMonitor) -> Classified:
         peak_pss=monitor.peak_pss,
         processes=monitor.most_processes,
     )
-    return Classified(items, usage)
+    return StageRun(items, usage)
 
 
 def run(args: argparse.Namespace) -> CrawlReport:
@@ -229,7 +232,8 @@ def run(args: argparse.Namespace) -> CrawlReport:
             first = timed_crawl(runtime, monitor, "first crawl")
             runtime.make_all_due()
             second = timed_crawl(runtime, monitor, "unchanged crawl")
-            classified = timed_classification(runtime, monitor)
+            placed = timed_stage(runtime, monitor, runtime.place_waiting)
+            classified = timed_stage(runtime, monitor, runtime.classify_waiting)
         finally:
             runtime.close()
 
@@ -241,7 +245,7 @@ def run(args: argparse.Namespace) -> CrawlReport:
     workers = getattr(settings, "parse_workers", 0)
     return CrawlReport(
         args.feeds, args.hosts, workers, [first, second], served, server_cpu,
-        classified,
+        {"dedup stage": placed, "classify stage": classified},
     )  # fmt: skip
 
 
@@ -267,11 +271,10 @@ def print_report(report: CrawlReport, targets: bool) -> None:
             f"{summary.fetched} parsed, {summary.not_modified} not modified, "
             f"{summary.failed} failed, {summary.new_items} new items"
         )
-    if report.classified is not None:
-        stage = report.classified
+    for name, stage in report.stages.items():
         per_item = stage.usage.wall_s * 1000 / max(stage.items, 1)
         print(
-            f"classify stage (after the crawls): {stage.items} items in "
+            f"{name} (after the crawls): {stage.items} items in "
             f"{stage.usage.wall_s:.1f} s ({per_item:.2f} ms per item), "
             f"CPU {stage.usage.cpu_s:.1f} s, peak RSS "
             f"{stage.usage.peak_rss / mb:.0f} MB"

@@ -1,8 +1,10 @@
-"""Feed routes: every list of items as Atom, RSS and JSON Feed.
+"""Feed routes: every list of stories as Atom, RSS and JSON Feed.
 
-The same lists exist for everything, each region (with every region below
-it), each topic and each source, and every one takes the filters ``?lang=``,
-``?topic=`` and ``?region=``.
+A feed lists stories, not copies: one entry per story, its headline (the
+original, credited to its source), or with ``?lang=`` the story's version in
+that language. The same lists exist for everything, each region (with every
+region below it), each topic and each source, and every one takes the
+filters ``?lang=``, ``?topic=`` and ``?region=``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from publisher.context import PortalContext, portal
 from publisher.feeds import MEDIA_TYPES, FeedInfo, render_feed
-from storage.items import latest_items
 from storage.models import Item, Region, Source
+from storage.stories import latest_stories
 
 router = APIRouter()
 
@@ -127,7 +129,7 @@ def _items(
     chosen: Filters,
     source_id: str | None = None,
 ) -> list[Item]:
-    return latest_items(
+    return latest_stories(
         session,
         context.config.feed_size,
         source_id=source_id,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, tuple_
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, insert, or_, select, tuple_
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from extractors.entry import Entry
 from storage.models import Item, ItemRegionRow, ItemTopicRow
@@ -135,6 +135,8 @@ def _values(entry: Entry, first_seen_at: datetime, now: datetime) -> dict[str, A
         "date_note": date_note,
         # New or edited text: the classifiers read the item (again).
         "classified_at": None,
+        # New or edited text: dedup fingerprints the item (again) and places it.
+        "text_hash": None,
     }
 
 
@@ -165,11 +167,15 @@ def latest_items(
     language: str | None = None,
     region: str | None = None,
     topic: str | None = None,
+    story_roles: tuple[str, ...] | None = None,
 ) -> list[Item]:
     """The newest items first, each with its source loaded.
 
     ``region`` keeps the items of a region and of every region below it: an
     item's regions are stored with their ancestors, so it is one look-up.
+    With ``story_roles``, only items in those roles of their stories (and
+    items not yet placed in a story); a story then counts as in a region or
+    topic when any of its items is.
     """
     query = (
         select(Item)
@@ -185,11 +191,23 @@ def latest_items(
         query = query.where(Item.source_id == source_id)
     if language is not None:
         query = query.where(Item.language == language)
+    if story_roles is not None:
+        query = query.where(
+            or_(Item.story_role.in_(story_roles), Item.story_role.is_(None))
+        )
     if region is not None:
-        query = query.where(Item.id.in_(items_in_region(region)))
+        query = query.where(_member(items_in_region(region), story_roles))
     if topic is not None:
-        query = query.where(Item.id.in_(items_in_topic(topic)))
+        query = query.where(_member(items_in_topic(topic), story_roles))
     return list(session.scalars(query))
+
+
+def _member(item_ids: Select[Any], story_roles: tuple[str, ...] | None) -> Any:
+    if story_roles is None:
+        return Item.id.in_(item_ids)
+    member = aliased(Item)
+    stories = select(member.story_id).where(member.id.in_(item_ids))
+    return or_(Item.id.in_(item_ids), Item.story_id.in_(stories))
 
 
 def items_in_region(code: str) -> Select[Any]:

@@ -1,5 +1,5 @@
-"""The tables: sources, the fetch log, items, WebSub subscriptions, editors,
-regions."""
+"""The tables: sources, the fetch log, items, stories, WebSub subscriptions,
+editors, regions."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -193,7 +196,91 @@ class Item(Base):
     # that the classifiers have still to read.
     classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # The story the item belongs to (copies and language versions of one
+    # release share one); empty only until dedup has seen the item.
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+    # headline (the story's original), version (the first item of another
+    # language than the headline's) or copy; empty: not yet in a story.
+    story_role: Mapped[str | None] = mapped_column(String(8))
+    # Hash of the normalised text (case, accents and punctuation ignored), so
+    # the same text published twice is found by one indexed look-up; empty
+    # until dedup has seen the item.
+    text_hash: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The MinHash signature of the text (little-endian uint32 values), kept to
+    # estimate similarity and to remove the item's bands when its text changes.
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A press-release reference the item carries as its own (IP/26/1234).
+    release_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Hash of the item's address without its language segment or parameter,
+    # shared by the language versions of one page.
+    language_key: Mapped[str | None] = mapped_column(String(32), index=True)
+
     source: Mapped[Source] = relationship(back_populates="items")
+
+
+class Story(Base):
+    """Items that are copies or language versions of one release.
+
+    ``headline_item_id`` is the original, shown in feeds and lists; it is no
+    foreign key because items point here too, and storage/stories.py keeps it
+    one of the story's items.
+    """
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    headline_item_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set once an editor split or merged the story: its items then stay where
+    # the editor put them when their text changes.
+    editor_locked: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+
+
+class ItemBand(Base):
+    """One locality-sensitive band of an item's MinHash signature.
+
+    Items whose signatures agree on a whole band are candidate copies. The
+    hash mixes in the band's index, so one ``hash IN (...)`` walks the primary
+    key for every band at once. On SQLite the table has no rowid, so the index
+    is the table. ``item_id`` has no foreign key: the
+    cascade would scan this table for every deleted item, and a band of a
+    deleted item finds no item and is ignored.
+    """
+
+    __tablename__ = "item_bands"
+    __table_args__ = (
+        PrimaryKeyConstraint("hash", "band", "item_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    band: Mapped[int] = mapped_column(SmallInteger)
+    hash: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(Integer)
+
+
+class StoryDecision(Base):
+    """An editor's split or merge, kept so that later items respect it.
+
+    split: ``item_id`` was taken out of ``story_id`` and never joins it again.
+    merge: ``other_story_id``'s items were moved into ``story_id``.
+    """
+
+    __tablename__ = "story_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), index=True
+    )
+    story_id: Mapped[int] = mapped_column(Integer)
+    other_story_id: Mapped[int | None] = mapped_column(Integer)
+    editor: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WebSubSubscription(Base):

@@ -93,7 +93,8 @@ def test_upgrade_sync_list_and_crawl_print_their_results(env, site: Site):
     assert "1 added, 0 updated, 0 retired, 0 unchanged." in synced.output
     assert re.search(
         r"^Crawled 1 sources: 1 fetched, 0 not modified, 0 failed; "
-        r"2 new items, 0 updated in \d+\.\d s; 2 items classified\.$",
+        r"2 new items, 0 updated in \d+\.\d s; 2 items placed in stories, "
+        r"2 classified\.$",
         crawled.output,
         re.MULTILINE,
     )
