@@ -12,7 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 
-from publisher import api, editor_views, feed_views, pages, websub_views
+from publisher import (
+    api,
+    browse_views,
+    editor_views,
+    feed_views,
+    pages,
+    websub_views,
+)
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
 from publisher.i18n import Catalogues, LocaleMiddleware, install_i18n
@@ -51,6 +58,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(feed_views.router, include_in_schema=False)
+    app.include_router(browse_views.router, include_in_schema=False)
     app.include_router(api.router)
     app.include_router(editor_views.router, include_in_schema=False)
     app.add_exception_handler(

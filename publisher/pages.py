@@ -12,8 +12,9 @@ from sqlalchemy import text
 from publisher.context import PortalContext, portal
 from publisher.opml import render_opml
 from storage.health import source_health
-from storage.items import Cursor, latest_items, next_cursor
+from storage.items import Cursor, next_cursor
 from storage.sources import list_sources
+from storage.stories import latest_stories
 
 router = APIRouter()
 
@@ -35,7 +36,8 @@ def home(
 
     size = context.config.page_size
     with context.sessions() as session:
-        items = latest_items(session, size, before=cursor, language=lang)
+        # One entry per story: its headline, or its version in ``lang``.
+        items = latest_stories(session, size, before=cursor, language=lang)
     following = next_cursor(items, size)
     return context.templates.TemplateResponse(
         request,

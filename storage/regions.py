@@ -92,3 +92,26 @@ def count_regions(session: Session) -> dict[str, int]:
 
 def _columns() -> list[Any]:
     return [getattr(Region, name) for name in FIELDS]
+
+
+def region_node(session: Session, code: str) -> Region | None:
+    return session.get(Region, code)
+
+
+def regions_by_code(session: Session, codes: list[str]) -> dict[str, Region]:
+    if not codes:
+        return {}
+    rows = session.scalars(select(Region).where(Region.code.in_(codes)))
+    return {row.code: row for row in rows}
+
+
+def child_regions(session: Session, code: str, limit: int = 400) -> list[Region]:
+    """The regions one level below, largest first (municipalities can be
+    thousands: the most populous come first)."""
+    query = (
+        select(Region)
+        .where(Region.parent == code)
+        .order_by(Region.population.desc().nulls_last(), Region.name)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

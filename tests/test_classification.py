@@ -29,7 +29,7 @@ SOURCES = [
 
 def _rss(items: list[tuple[str, str, str]]) -> str:
     entries = "".join(
-        f"<item><title>{title}</title><link>https://x.example/{n}</link>"
+        f"<item><title>{title}</title><link>https://x.example/{guid}</link>"
         f"<guid>{guid}</guid><description>{text}</description>"
         f"<pubDate>{(NOW - timedelta(hours=n)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
         f"</pubDate></item>"
@@ -124,7 +124,7 @@ def test_an_edited_item_is_classified_again_but_an_editors_correction_wins(
         # The source edits the entry: it must be read again.
         edited = Entry(
             title="Commission proposes new rules on roaming charges in Vienna",
-            link="https://x.example/1",
+            link="https://x.example/roaming",
             guid="roaming",
             summary="Vienna hosts the talks.",
             published=NOW - timedelta(hours=1),

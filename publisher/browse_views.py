@@ -1,0 +1,102 @@
+"""Region and topic pages: the stories of a place (and every place below it)
+or of a topic, newest first, with their feeds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from publisher.context import PortalContext, portal
+from storage.items import Cursor, next_cursor
+from storage.regions import child_regions, region_node, regions_by_code
+from storage.stories import latest_stories
+
+router = APIRouter()
+
+Context = Annotated[PortalContext, Depends(portal)]
+Before = Annotated[str | None, Query(max_length=40)]
+Language = Annotated[str | None, Query(pattern="^[a-z]{2,3}$")]
+
+
+@router.get("/regions/{code}", response_class=HTMLResponse, name="region")
+def region_page(
+    request: Request,
+    code: Annotated[str, "a region code"],
+    context: Context,
+    before: Before = None,
+    lang: Language = None,
+) -> Response:
+    cursor = _cursor(before)
+    size = context.config.page_size
+    with context.sessions() as session:
+        node = region_node(session, code)
+        items = latest_stories(session, size, cursor, language=lang, region=code)
+        if node is None and not items and cursor is None:
+            raise HTTPException(404, f"No region {code!r} and no news filed under it")
+        trail: list[object] = []
+        children: list[object] = []
+        if node is not None:
+            ancestors = [part for part in node.path.split("/") if part][:-1]
+            found = regions_by_code(session, ancestors)
+            trail = [found[part] for part in ancestors if part in found]
+            children = list(child_regions(session, code))
+        following = next_cursor(items, size)
+        return context.templates.TemplateResponse(
+            request,
+            "region.html",
+            {
+                "code": code,
+                "node": node,
+                "trail": trail,
+                "children": children,
+                "items": items,
+                "next_cursor": following.encode() if following else None,
+                "lang": lang,
+                "first_page": cursor is None,
+            },
+        )
+
+
+@router.get("/topics/{slug}", response_class=HTMLResponse, name="topic")
+def topic_page(
+    request: Request,
+    slug: str,
+    context: Context,
+    before: Before = None,
+    lang: Language = None,
+    region: Annotated[str | None, Query(pattern="^[A-Za-z0-9:_-]{2,40}$")] = None,
+) -> Response:
+    labels = context.config.topic_labels.get(slug)
+    if labels is None:
+        raise HTTPException(404, f"No topic {slug!r}")
+    cursor = _cursor(before)
+    size = context.config.page_size
+    with context.sessions() as session:
+        items = latest_stories(
+            session, size, cursor, language=lang, region=region, topic=slug
+        )
+        following = next_cursor(items, size)
+        return context.templates.TemplateResponse(
+            request,
+            "topic.html",
+            {
+                "slug": slug,
+                "labels": labels,
+                "region": region,
+                "items": items,
+                "next_cursor": following.encode() if following else None,
+                "lang": lang,
+                "first_page": cursor is None,
+            },
+        )
+
+
+def _cursor(before: str | None) -> Cursor | None:
+    if before is None:
+        return None
+    cursor = Cursor.decode(before)
+    if cursor is None:
+        raise HTTPException(400, "The page address is damaged; start again")
+    return cursor
