@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from publisher.context import PortalContext, portal
 from storage.items import Cursor, next_cursor
 from storage.regions import child_regions, region_node, regions_by_code
-from storage.stories import latest_stories
+from storage.stories import HEADLINE, VERSION, latest_stories, story_items
 
 router = APIRouter()
 
@@ -89,6 +89,33 @@ def topic_page(
                 "next_cursor": following.encode() if following else None,
                 "lang": lang,
                 "first_page": cursor is None,
+            },
+        )
+
+
+@router.get("/stories/{story_id}", response_class=HTMLResponse, name="story")
+def story_page(
+    request: Request, story_id: int, context: Context, lang: Language = None
+) -> Response:
+    """A story: its headline (or the version in ``lang``), the original's
+    link, every other language version and every copy with its source."""
+    with context.sessions() as session:
+        members = story_items(session, story_id)
+        if not members:
+            raise HTTPException(404, f"No story {story_id}")
+        headline = members[0]
+        versions = [m for m in members if m.story_role in (HEADLINE, VERSION)]
+        shown = next((m for m in versions if lang and m.language == lang), headline)
+        copies = [m for m in members if m.story_role not in (HEADLINE, VERSION)]
+        return context.templates.TemplateResponse(
+            request,
+            "story.html",
+            {
+                "story_id": story_id,
+                "item": shown,
+                "original": headline,
+                "versions": [v for v in versions if v.id != shown.id],
+                "copies": copies,
             },
         )
 

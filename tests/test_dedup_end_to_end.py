@@ -186,3 +186,29 @@ def test_a_municipality_feed_still_lists_its_own_copies(portal_url):
 
     assert len(parsed.entries) == len(RELEASES)
     assert {entry.source.title for entry in parsed.entries} == {"Município de Braga"}
+
+
+def test_the_story_page_lists_the_original_its_versions_and_every_copy(crawled):
+    from bs4 import BeautifulSoup
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from storage.models import Item
+
+    with crawled.sessions() as session:
+        story_id = session.scalar(
+            select(Item.story_id).where(Item.url == f"{PRESSCORNER}/en/ip_26_2101")
+        )
+    with TestClient(crawled.web_app()) as client:
+        english = BeautifulSoup(client.get(f"/stories/{story_id}").text, "lxml")
+        french = BeautifulSoup(client.get(f"/stories/{story_id}?lang=fr").text, "lxml")
+        missing = client.get("/stories/999999")
+
+    assert english.h1.get_text() == release("ip_26_2101_en.txt")[0]
+    assert english.select_one("a.original")["href"] == f"{PRESSCORNER}/en/ip_26_2101"
+    copies = {a.get_text() for a in english.select("#copies + ul a")}
+    assert len(copies) == len(FRAMES)
+    assert [a["hreflang"] for a in english.select("#versions + ul a")] == ["fr"]
+    assert french.h1.get_text() == release("ip_26_2101_fr.txt")[0]
+    assert french.select_one("article")["lang"] == "fr"
+    assert missing.status_code == 404
