@@ -30,6 +30,14 @@ def html_to_text(html: str) -> str:
         root = etree.fromstring(html.encode("utf-8"), _parser("utf-8"))
     if root is None:
         return ""
+    return tree_to_text(root)
+
+
+def tree_to_text(root: etree._Element) -> str:
+    """The readable text of a parsed fragment, as ``html_to_text`` reads it.
+
+    Changes ``root``: hidden elements go and block elements end a line.
+    """
     etree.strip_elements(root, *_HIDDEN, with_tail=False)
     for block in root.iter(*_BLOCKS):
         block.tail = "\n" + (block.tail or "")
