@@ -41,7 +41,9 @@ def tree_to_text(root: etree._Element) -> str:
     etree.strip_elements(root, *_HIDDEN, with_tail=False)
     for block in root.iter(*_BLOCKS):
         block.tail = "\n" + (block.tail or "")
-    lines = (" ".join(line.split()) for line in "".join(root.itertext()).splitlines())
+    # libxml2 gathers the text in one call; itertext yields it piece by piece.
+    text = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
+    lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line).strip()
 
 
