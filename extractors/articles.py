@@ -235,11 +235,11 @@ def _indent_as_pretty_printed(element: etree._Element, level: int = 0) -> None:
 
 def _prose_length(body: HtmlElement) -> int:
     """Characters of text outside links (trafilatura's ``ref``), spaces aside."""
-    linked = sum(_letters_and_marks(ref) for ref in body.iter("ref"))
-    return _letters_and_marks(body) - linked
+    linked = sum(_non_space_characters(ref) for ref in body.iter("ref"))
+    return _non_space_characters(body) - linked
 
 
-def _letters_and_marks(element: HtmlElement) -> int:
+def _non_space_characters(element: HtmlElement) -> int:
     # libxml2 gathers the text in one call; itertext yields it piece by piece.
     text = etree.tostring(element, method="text", encoding="unicode", with_tail=False)
     return len("".join(text.split()))
