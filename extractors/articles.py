@@ -17,17 +17,18 @@ from datetime import UTC, datetime
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 
 # An internal module, but the only way to have the HTML output of the one
 # extraction instead of running the extraction once more for it.
-from trafilatura.htmlprocessing import build_html_output
+from trafilatura.htmlprocessing import convert_to_html
 from trafilatura.settings import Document, set_date_params
 
 from extractors.encodings import decode_html
 from extractors.errors import NotAnArticle
 from extractors.sanitise import sanitise_html
-from extractors.text import html_to_text
+from extractors.text import tree_to_text
 
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 # When trafilatura finds no article it falls back to the page's whole text,
@@ -101,10 +102,7 @@ def extract_article(
             "the page's text is only links or a few words; is it an article?",
             url=url,
         )
-    # The plain text is read from the HTML output: trafilatura's own text
-    # output writes links and images as Markdown.
-    raw_html = build_html_output(document)
-    text = html_to_text(raw_html)
+    raw_html, text = _html_and_text(document.body)
     html = sanitise_html(raw_html, base_url=canonical or url)
 
     return Article(
@@ -145,9 +143,11 @@ def _drop_hidden(tree: HtmlElement) -> None:
     # A hidden html or body is an anti-flicker script's doing: shown once the
     # page has loaded. hidden="until-found" is collapsed text a reader can
     # open, often part of the article.
+    # libxml2 finds the few elements with either attribute; a walk over every
+    # element of the page in Python cost more than the rest of this function.
     hidden = [
         element
-        for element in tree.iter("*")
+        for element in tree.xpath("//*[@hidden or @style]")
         if element.tag not in ("html", "body")
         and (
             element.get("hidden", "until-found") != "until-found"
@@ -201,12 +201,48 @@ def _drop_title_heading(body: HtmlElement, title: str) -> None:
             body.remove(first)
 
 
+def _html_and_text(body: HtmlElement) -> tuple[str, str]:
+    """The HTML of trafilatura's body and its plain text, from one tree.
+
+    The text is read from the HTML tree, not trafilatura's text output, which
+    writes links and images as Markdown; and from the tree as serialised, so
+    that it is the text of the HTML stored, without parsing that HTML again.
+    """
+    tree = convert_to_html(body)
+    _indent_as_pretty_printed(tree)
+    html = etree.tostring(tree, encoding="unicode").strip()
+    return html, tree_to_text(tree)
+
+
+def _indent_as_pretty_printed(element: etree._Element, level: int = 0) -> None:
+    """Put into the tree the line breaks that pretty-printing writes, so that
+    the text has the lines the stored HTML shows.
+
+    As libxml2 does: the children of an element are put on lines of their own
+    only when it holds no text of its own between them, and an element with
+    text leaves its whole subtree as it is (lxml's ``indent`` goes on inside).
+    """
+    children = list(element)
+    if not children or element.text or any(child.tail for child in children):
+        return
+    inside = "\n" + "  " * (level + 1)
+    element.text = inside
+    for child in children:
+        _indent_as_pretty_printed(child, level + 1)
+        child.tail = inside
+    children[-1].tail = "\n" + "  " * level
+
+
 def _prose_length(body: HtmlElement) -> int:
     """Characters of text outside links (trafilatura's ``ref``), spaces aside."""
-    linked = sum(
-        len("".join("".join(ref.itertext()).split())) for ref in body.iter("ref")
-    )
-    return len("".join("".join(body.itertext()).split())) - linked
+    linked = sum(_non_space_characters(ref) for ref in body.iter("ref"))
+    return _non_space_characters(body) - linked
+
+
+def _non_space_characters(element: HtmlElement) -> int:
+    # libxml2 gathers the text in one call; itertext yields it piece by piece.
+    text = etree.tostring(element, method="text", encoding="unicode", with_tail=False)
+    return len("".join(text.split()))
 
 
 def _utc(text: str) -> datetime | None:

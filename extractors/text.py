@@ -30,10 +30,20 @@ def html_to_text(html: str) -> str:
         root = etree.fromstring(html.encode("utf-8"), _parser("utf-8"))
     if root is None:
         return ""
+    return tree_to_text(root)
+
+
+def tree_to_text(root: etree._Element) -> str:
+    """The readable text of a parsed fragment, as ``html_to_text`` reads it.
+
+    Changes ``root``: hidden elements go and block elements end a line.
+    """
     etree.strip_elements(root, *_HIDDEN, with_tail=False)
     for block in root.iter(*_BLOCKS):
         block.tail = "\n" + (block.tail or "")
-    lines = (" ".join(line.split()) for line in "".join(root.itertext()).splitlines())
+    # libxml2 gathers the text in one call; itertext yields it piece by piece.
+    text = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
+    lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line).strip()
 
 
