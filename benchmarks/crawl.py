@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,6 +58,9 @@ COUNTRIES = {
     "nl": "NL", "sv": "SE", "cs": "CZ", "el": "GR", "bg": "BG",
 }  # fmt: skip
 SERVER_START_SECONDS = 120.0
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -170,18 +174,26 @@ def write_registry(path: Path, feeds: int, hosts: int, port: int) -> None:
     path.write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
 
 
-def timed_crawl(runtime: Runtime, monitor: TreeMonitor, name: str) -> CrawlRun:
+def measured(monitor: TreeMonitor, work: Callable[[], T]) -> tuple[T, Usage]:
+    """Runs ``work`` and what it cost the process tree."""
     cpu_before = monitor.cpu()
     started = time.monotonic()
     with monitor:
-        # Dedup and the classifiers run after a crawl; measured on their own.
-        summary = asyncio.run(runtime.crawl(process=False))
+        result = work()
     usage = Usage(
         wall_s=time.monotonic() - started,
         cpu_s=monitor.cpu() - cpu_before,
         peak_rss=monitor.peak_rss,
         peak_pss=monitor.peak_pss,
         processes=monitor.most_processes,
+    )
+    return result, usage
+
+
+def timed_crawl(runtime: Runtime, monitor: TreeMonitor, name: str) -> CrawlRun:
+    # Dedup and the classifiers run after a crawl; measured on their own.
+    summary, usage = measured(
+        monitor, lambda: asyncio.run(runtime.crawl(process=False))
     )
     return CrawlRun(name, summary, usage)
 
@@ -190,17 +202,7 @@ def timed_stage(
     runtime: Runtime, monitor: TreeMonitor, stage: Callable[[], int]
 ) -> StageRun:
     """A stage that runs after crawls, on every item the first crawl stored."""
-    cpu_before = monitor.cpu()
-    started = time.monotonic()
-    with monitor:
-        items = stage()
-    usage = Usage(
-        wall_s=time.monotonic() - started,
-        cpu_s=monitor.cpu() - cpu_before,
-        peak_rss=monitor.peak_rss,
-        peak_pss=monitor.peak_pss,
-        processes=monitor.most_processes,
-    )
+    items, usage = measured(monitor, stage)
     return StageRun(items, usage)
 
 
