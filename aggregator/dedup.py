@@ -55,6 +55,8 @@ logger = logging.getLogger(__name__)
 # permutations; candidates estimated this far below the threshold are not
 # worth reading and checking exactly.
 _ESTIMATE_MARGIN = 0.25
+# Stories whose closest member is confirmed by the exact similarity.
+_STORIES_CONFIRMED = 8
 
 
 @dataclass(frozen=True)
@@ -220,15 +222,22 @@ def _closest_copy(
     settings: Settings,
 ) -> StoryMatch | None:
     threshold = settings.dedup_threshold
-    likely = [
-        each
-        for each in candidates
-        if each.minhash is not None
-        and estimated_similarity(found.minhash, each.minhash)
-        >= threshold - _ESTIMATE_MARGIN
-    ]
+    # Copies of one story are alike: confirming its closest member by the
+    # estimate decides for the story, and the closest few stories decide
+    # for the item, so a large story costs one text, not one per copy.
+    closest: dict[int, tuple[float, Candidate]] = {}
+    for each in candidates:
+        if each.minhash is None or each.story_id is None:
+            continue
+        estimate = estimated_similarity(found.minhash, each.minhash)
+        if estimate < threshold - _ESTIMATE_MARGIN:
+            continue
+        if each.story_id not in closest or estimate > closest[each.story_id][0]:
+            closest[each.story_id] = (estimate, each)
+    likely = sorted(closest.values(), key=lambda pair: pair[0], reverse=True)
+
     best: StoryMatch | None = None
-    for candidate in likely:
+    for _estimate, candidate in likely[:_STORIES_CONFIRMED]:
         stored = session.get(Item, candidate.item_id)
         if stored is None or candidate.story_id is None:
             continue

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from publisher.context import PortalContext, portal
-from storage.items import Cursor, next_cursor
+from publisher.paging import cursor_from, page_of
 from storage.regions import child_regions, region_node, regions_by_code
 from storage.stories import HEADLINE, VERSION, latest_stories, story_items
 
@@ -28,7 +28,7 @@ def region_page(
     before: Before = None,
     lang: Language = None,
 ) -> Response:
-    cursor = _cursor(before)
+    cursor = cursor_from(before)
     size = context.config.page_size
     with context.sessions() as session:
         node = region_node(session, code)
@@ -42,7 +42,6 @@ def region_page(
             found = regions_by_code(session, ancestors)
             trail = [found[part] for part in ancestors if part in found]
             children = list(child_regions(session, code))
-        following = next_cursor(items, size)
         return context.templates.TemplateResponse(
             request,
             "region.html",
@@ -51,10 +50,7 @@ def region_page(
                 "node": node,
                 "trail": trail,
                 "children": children,
-                "items": items,
-                "next_cursor": following.encode() if following else None,
-                "lang": lang,
-                "first_page": cursor is None,
+                **page_of(items, size, cursor, lang),
             },
         )
 
@@ -71,13 +67,12 @@ def topic_page(
     labels = context.config.topic_labels.get(slug)
     if labels is None:
         raise HTTPException(404, f"No topic {slug!r}")
-    cursor = _cursor(before)
+    cursor = cursor_from(before)
     size = context.config.page_size
     with context.sessions() as session:
         items = latest_stories(
             session, size, cursor, language=lang, region=region, topic=slug
         )
-        following = next_cursor(items, size)
         return context.templates.TemplateResponse(
             request,
             "topic.html",
@@ -85,10 +80,7 @@ def topic_page(
                 "slug": slug,
                 "labels": labels,
                 "region": region,
-                "items": items,
-                "next_cursor": following.encode() if following else None,
-                "lang": lang,
-                "first_page": cursor is None,
+                **page_of(items, size, cursor, lang),
             },
         )
 
@@ -118,12 +110,3 @@ def story_page(
                 "copies": copies,
             },
         )
-
-
-def _cursor(before: str | None) -> Cursor | None:
-    if before is None:
-        return None
-    cursor = Cursor.decode(before)
-    if cursor is None:
-        raise HTTPException(400, "The page address is damaged; start again")
-    return cursor

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
 from publisher.context import PortalContext, portal
 from publisher.opml import render_opml
+from publisher.paging import cursor_from, page_of
 from storage.health import source_health
-from storage.items import Cursor, next_cursor
 from storage.sources import list_sources
 from storage.stories import latest_stories
 
@@ -28,26 +28,13 @@ def home(
     before: Annotated[str | None, Query(max_length=40)] = None,
     lang: Annotated[str | None, Query(pattern="^[a-z]{2,3}$")] = None,
 ) -> Response:
-    cursor = None
-    if before is not None:
-        cursor = Cursor.decode(before)
-        if cursor is None:
-            raise HTTPException(400, "The page address is damaged; start again at /")
-
+    cursor = cursor_from(before)
     size = context.config.page_size
     with context.sessions() as session:
         # One entry per story: its headline, or its version in ``lang``.
         items = latest_stories(session, size, before=cursor, language=lang)
-    following = next_cursor(items, size)
     return context.templates.TemplateResponse(
-        request,
-        "home.html",
-        {
-            "items": items,
-            "next_cursor": following.encode() if following else None,
-            "lang": lang,
-            "first_page": cursor is None,
-        },
+        request, "home.html", page_of(items, size, cursor, lang)
     )
 
 

@@ -52,21 +52,7 @@ def record_fetch(
     ``gone`` (HTTP 410) retires the source: the site says the feed will not
     come back, so asking again only burdens it.
     """
-    session.add(
-        FetchLog(
-            source_id=record.source_id,
-            url=record.url,
-            started_at=record.started_at,
-            elapsed_ms=record.elapsed_ms,
-            status=record.status,
-            outcome=record.outcome,
-            error_kind=record.error_kind,
-            error=record.error,
-            entries_found=record.entries_found,
-            items_new=record.items_new,
-            items_updated=record.items_updated,
-        )
-    )
+    session.add(log_row(record))
 
     source = session.get(Source, record.source_id)
     if source is None:
@@ -129,3 +115,20 @@ def recent_fetches(
     if since is not None:
         query = query.where(FetchLog.started_at >= since)
     return list(session.scalars(query))
+
+
+def log_row(record: FetchRecord) -> FetchLog:
+    """The fetch log's row of one fetch or push."""
+    return FetchLog(
+        source_id=record.source_id,
+        url=record.url,
+        started_at=record.started_at,
+        elapsed_ms=record.elapsed_ms,
+        status=record.status,
+        outcome=record.outcome,
+        error_kind=record.error_kind,
+        error=record.error,
+        entries_found=record.entries_found,
+        items_new=record.items_new,
+        items_updated=record.items_updated,
+    )

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.fetches import FetchRecord
-from storage.models import FetchLog, Source, WebSubSubscription
+from storage.fetches import FetchRecord, log_row
+from storage.models import Source, WebSubSubscription
 
 # A lease is renewed when this share of it has passed, so that a hub that is
 # slow to verify the renewal still does so before the lease runs out.
@@ -138,21 +138,7 @@ def record_push(
     The source's own fetch health is left alone: a push says nothing of
     whether its feed can be fetched.
     """
-    session.add(
-        FetchLog(
-            source_id=record.source_id,
-            url=record.url,
-            started_at=record.started_at,
-            elapsed_ms=record.elapsed_ms,
-            status=record.status,
-            outcome=record.outcome,
-            error_kind=record.error_kind,
-            error=record.error,
-            entries_found=record.entries_found,
-            items_new=record.items_new,
-            items_updated=record.items_updated,
-        )
-    )
+    session.add(log_row(record))
     subscription.pushes += 1
     subscription.last_push_at = record.started_at
 

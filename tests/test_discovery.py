@@ -72,7 +72,8 @@ def test_discover_feeds_finds_nothing_on_a_page_without_feeds():
 
 
 def test_discover_feeds_resolves_against_base_href_and_decodes_the_charset():
-    page = """<html><head><meta charset="iso-8859-2"><base href="https://cdn.example.eu/w/">
+    page = """<html><head><meta charset="iso-8859-2">
+      <base href="https://cdn.example.eu/w/">
       <link rel="alternate" type="application/rss+xml" title="Aktualności gminy"
             href="rss/aktualnosci.xml"></head><body></body></html>""".encode(
         "iso-8859-2"

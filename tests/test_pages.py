@@ -16,6 +16,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 DE_URL = "https://www.musterstadt.de/rathaus/presse/pressemitteilungen"
 SV_URL = "https://www.exempelstad.se/nyheter"
 FR_URL = "https://www.ville-exemple.fr/actualites/"
+VILLE = "https://www.ville-exemple.fr"
 CS_URL = "https://www.obec-prikladov.cz/novinky/"
 PL_URL = "https://www.przykladowo.pl/aktualnosci"
 EU_URL = "https://www.consilium.europa.eu/en/press/press-releases/"
@@ -139,13 +140,13 @@ def test_parse_listing_reads_french_cards_with_base_href_and_lazy_images():
     assert [(e.title, e.link, e.published, e.image) for e in entries] == [
         (
             "Rénovation de la place de la Mairie : début des travaux",
-            "https://www.ville-exemple.fr/actualites/renovation-de-la-place-de-la-mairie",
+            f"{VILLE}/actualites/renovation-de-la-place-de-la-mairie",
             utc(2026, 3, 14),
             "https://www.ville-exemple.fr/medias/actualites/place-mairie-640x360.jpg",
         ),
         (
             "Inscriptions au centre de loisirs pour l’été",
-            "https://www.ville-exemple.fr/actualites/inscriptions-centre-de-loisirs-ete-2026",
+            f"{VILLE}/actualites/inscriptions-centre-de-loisirs-ete-2026",
             utc(2026, 3, 2),
             "https://www.ville-exemple.fr/medias/actualites/centre-loisirs.webp",
         ),
@@ -309,7 +310,8 @@ def test_parse_listing_reads_eu_press_releases_and_keeps_only_its_own_site():
         ),
         (
             "Cohesion ministers meet in Brussels",
-            "https://newsroom.consilium.europa.eu/en/events/20260312-cohesion-ministers-meeting",
+            "https://newsroom.consilium.europa.eu/en/events/"
+            "20260312-cohesion-ministers-meeting",
             utc(2026, 3, 12, 8, 0),
         ),
     ]
