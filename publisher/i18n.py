@@ -19,6 +19,7 @@ from typing import Literal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_timedelta
+from babel.messages.catalog import Catalog as BabelCatalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -55,6 +56,19 @@ DEFAULT_LOCALE = "en"
 LOCALES = ("en", "de", "fr", "sv", "bg", "es", "it", "pl")
 
 
+def read_catalogues(folder: Path, locale: str) -> list[BabelCatalog]:
+    """The ``.po`` catalogues of one locale, ``messages.po`` first."""
+    paths = sorted(
+        (folder / locale / "LC_MESSAGES").glob("*.po"),
+        key=lambda path: (path.name != "messages.po", path.name),
+    )
+    catalogues = []
+    for path in paths:
+        with path.open("rb") as po:
+            catalogues.append(read_po(po, locale=locale))
+    return catalogues
+
+
 class Catalogues:
     """Every interface language's messages, loaded once at start-up."""
 
@@ -63,24 +77,31 @@ class Catalogues:
 
     @classmethod
     def load(cls, folder: Path = TRANSLATIONS) -> Catalogues:
-        """Read ``<locale>/LC_MESSAGES/messages.po`` for every shipped locale.
+        """Read every ``<locale>/LC_MESSAGES/*.po`` for every shipped locale.
 
-        The ``.po`` files are compiled in memory so that no build step stands
-        between a changed translation and the running portal.
+        Each part of the interface keeps its own ``.po`` file (the portal's
+        pages, the editors' pages, the digests, ...) and the files of one
+        locale are merged here. They are compiled in memory so that no build
+        step stands between a changed translation and the running portal.
         """
         translations: dict[str, gettext.NullTranslations] = {
             DEFAULT_LOCALE: gettext.NullTranslations()
         }
         for locale in LOCALES:
-            path = folder / locale / "LC_MESSAGES" / "messages.po"
-            if locale == DEFAULT_LOCALE or not path.exists():
+            if locale == DEFAULT_LOCALE:
                 continue
-            with path.open("rb") as po:
-                catalogue = read_po(po, locale=locale)
-            compiled = io.BytesIO()
-            write_mo(compiled, catalogue)
-            compiled.seek(0)
-            translations[locale] = gettext.GNUTranslations(compiled)
+            merged: gettext.NullTranslations | None = None
+            for catalogue in read_catalogues(folder, locale):
+                compiled = io.BytesIO()
+                write_mo(compiled, catalogue)
+                compiled.seek(0)
+                part = gettext.GNUTranslations(compiled)
+                if merged is None:
+                    merged = part
+                else:
+                    merged.add_fallback(part)
+            if merged is not None:
+                translations[locale] = merged
 
         missing = sorted(set(LOCALES) - set(translations))
         if missing:

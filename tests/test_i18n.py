@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
@@ -17,6 +16,7 @@ from publisher.i18n import (
     TRANSLATIONS,
     duration_text,
     locale_from_accept_language,
+    read_catalogues,
 )
 from storage.items import save_entries
 from storage.sources import sync_sources
@@ -41,11 +41,10 @@ def _interface_messages() -> set[str]:
 
 @pytest.mark.parametrize("locale", [code for code in LOCALES if code != "en"])
 def test_every_interface_message_is_translated(locale):
-    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as po:
-        catalogue = read_po(po, locale=locale)
+    catalogues = read_catalogues(TRANSLATIONS, locale)
     translated = {
         message.id[0] if isinstance(message.id, tuple) else message.id
+        for catalogue in catalogues
         for message in catalogue
         if message.id and all(message.string if isinstance(message.string, tuple)
                               else [message.string])
@@ -53,7 +52,7 @@ def test_every_interface_message_is_translated(locale):
 
     assert sorted(_interface_messages() - translated) == []
     # Babel's checks: placeholders and plural forms agree with the original.
-    assert [(m.id, errors) for m, errors in catalogue.check()] == []
+    assert [(m.id, errors) for c in catalogues for m, errors in c.check()] == []
 
 
 @pytest.mark.parametrize(
