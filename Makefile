@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Test processes; the suite is written for two cores.
+TEST_WORKERS ?= 2
 
 .PHONY: run demo test lint format clean
 
@@ -28,7 +30,7 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
