@@ -1,0 +1,223 @@
+"""Search over titles and text, on SQLite (FTS5) and PostgreSQL (tsvector)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+from extractors.entry import Entry
+from storage.items import save_entries
+from storage.regions import upsert_regions
+from storage.search import (
+    SearchError,
+    SearchFilters,
+    next_search_cursor,
+    region_code,
+    search_stories,
+)
+from storage.sources import sync_sources
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+SOURCES = [
+    {"id": "malmo", "name": "Malmö stad", "kind": "feed",
+     "url": "https://malmo.example/rss", "publisher": "municipality",
+     "country": "SE", "region": "SE224", "languages": ["sv"]},
+    {"id": "wien", "name": "Stadt Wien", "kind": "feed",
+     "url": "https://wien.example/rss", "publisher": "municipality",
+     "country": "AT", "region": "AT130", "languages": ["de"]},
+    {"id": "noe", "name": "Land Niederösterreich", "kind": "feed",
+     "url": "https://noe.example/rss", "publisher": "region",
+     "country": "AT", "region": "AT12", "languages": ["de"]},
+]  # fmt: skip
+TREE = [
+    ("EU", None, "eu", None, "European Union", "EU/"),
+    ("SE", "EU", "country", "SE", "Sverige", "EU/SE/"),
+    ("SE2", "SE", "nuts1", "SE", "Södra Sverige", "EU/SE/SE2/"),
+    ("SE22", "SE2", "nuts2", "SE", "Sydsverige", "EU/SE/SE2/SE22/"),
+    ("SE224", "SE22", "nuts3", "SE", "Skåne län", "EU/SE/SE2/SE22/SE224/"),
+    ("AT", "EU", "country", "AT", "Österreich", "EU/AT/"),
+    ("AT1", "AT", "nuts1", "AT", "Ostösterreich", "EU/AT/AT1/"),
+    ("AT12", "AT1", "nuts2", "AT", "Niederösterreich", "EU/AT/AT1/AT12/"),
+    ("AT13", "AT1", "nuts2", "AT", "Wien", "EU/AT/AT1/AT13/"),
+    ("AT130", "AT13", "nuts3", "AT", "Wien", "EU/AT/AT1/AT13/AT130/"),
+]
+TRAM = "https://wien.example/tram"
+TRAM_TEXT = (
+    "Die Wiener Linien bauen eine neue <strong>Straßenbahnlinie</strong> von "
+    "Favoriten nach Rothneusiedl. Der Gemeinderat hat dem Projekt zugestimmt, "
+    "die ersten Züge fahren im Herbst des kommenden Jahres alle zehn Minuten."
+)
+BUSY = 23
+
+
+def _entry(title: str, link: str, hours: float, text: str, lang: str) -> Entry:
+    return Entry(
+        title=title, link=link, content_html=f"<p>{text}</p>", language=lang,
+        published=NOW - timedelta(hours=hours),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def filled(runtime):
+    rows = [
+        {"code": code, "parent": parent, "level": level, "country": country,
+         "name": name, "names": [], "population": None, "path": path,
+         "replaces": None, "origin": "gazetteer"}
+        for code, parent, level, country, name, path in TREE
+    ]  # fmt: skip
+    roadworks = [
+        _entry(f"Baustelle Nummer {n}", f"https://noe.example/b{n}", 10 + n,
+               "Auf der Landesstraße wird gebaut. Umleitung beachten.", "de")
+        for n in range(BUSY)
+    ]  # fmt: skip
+    with runtime.sessions() as session:
+        upsert_regions(session, rows)
+        sync_sources(session, SOURCES, NOW)
+        save_entries(session, "malmo", [
+            _entry("Nya cykelbanor i Malmö", "https://malmo.example/1", 1,
+                   "Staden bygger nya cykelbanor längs kusten för en budget på "
+                   "40 miljoner kronor.", "sv"),
+        ], NOW)  # fmt: skip
+        save_entries(session, "wien", [
+            _entry("Neue Straßenbahnlinie in Favoriten", TRAM, 2, TRAM_TEXT, "de"),
+            _entry("Budget 2027 beschlossen", "https://wien.example/budget", 0.5,
+                   "Der Gemeinderat hat das Budget beschlossen, mit neuen "
+                   "Parkbänken für den Bezirk Favoriten.", "de"),
+        ], NOW)  # fmt: skip
+        # The same article reached through another source: one story.
+        save_entries(session, "noe", [
+            _entry("Neue Straßenbahnlinie in Favoriten", TRAM, 1.5, TRAM_TEXT, "de"),
+            *roadworks,
+        ], NOW)  # fmt: skip
+        session.commit()
+    runtime.place_waiting()
+    runtime.classify_waiting()
+    return runtime
+
+
+def _titles(runtime, query, **filters) -> list[str]:
+    with runtime.sessions() as session:
+        hits = search_stories(session, query, SearchFilters(**filters))
+        return [hit.item.title for hit in hits]
+
+
+def test_search_finds_by_title_and_body_word_ignoring_case_and_diacritics(filled):
+    assert _titles(filled, "Malmo") == ["Nya cykelbanor i Malmö"]
+    assert _titles(filled, "KUSTEN") == ["Nya cykelbanor i Malmö"]
+    # A word only in the HTML body, inside markup.
+    assert _titles(filled, "Straßenbahnlinie zugestimmt") == [
+        "Neue Straßenbahnlinie in Favoriten"
+    ]
+    # Title words rank first; an item with the word only in its text follows,
+    # although it is newer.
+    assert _titles(filled, "favoriten") == [
+        "Neue Straßenbahnlinie in Favoriten",
+        "Budget 2027 beschlossen",
+    ]
+    assert _titles(filled, "parkbän*") == ["Budget 2027 beschlossen"]
+    assert _titles(filled, "strong") == []
+
+
+def test_search_shows_one_item_per_story(filled):
+    with filled.sessions() as session:
+        hits = search_stories(session, "Straßenbahnlinie")
+
+    assert len(hits) == 1
+    assert hits[0].item.story_role == "headline"
+
+
+def test_search_filters_by_language_region_topic_and_date(filled):
+    malmo, vienna = ["Nya cykelbanor i Malmö"], ["Budget 2027 beschlossen"]
+    assert _titles(filled, "budget", language="de") == vienna
+    assert _titles(filled, "budget", language="sv") == malmo
+    assert _titles(filled, "budget", region="SE") == malmo
+    assert _titles(filled, "budget", region="SE224") == malmo
+    assert _titles(filled, "budget", region="AT") == vienna
+    assert _titles(filled, "budget", since=NOW - timedelta(minutes=45)) == vienna
+    assert _titles(filled, "budget", until=NOW - timedelta(minutes=45)) == malmo
+    assert _titles(filled, "Gemeinderat", topic="mobility-transport") == [
+        "Neue Straßenbahnlinie in Favoriten"
+    ]
+    with filled.sessions() as session:
+        assert region_code(session, "skåne län") == "SE224"
+        assert region_code(session, "Wien") == "AT13"
+        assert region_code(session, "at130") == "AT130"
+        with pytest.raises(SearchError, match="No region"):
+            region_code(session, "Atlantis")
+
+
+@pytest.mark.parametrize(
+    "query", ['AND OR NOT "*(', "NEAR(", "title:x", "'; DROP TABLE items; --", "a*"]
+)
+def test_hostile_query_is_words_never_syntax(filled, query):
+    with filled.sessions() as session:
+        hits = search_stories(session, query)
+
+    assert isinstance(hits, list)
+
+
+def test_query_without_words_is_refused_with_a_reason(filled):
+    with filled.sessions() as session:
+        for query in ("", "  ", '"*()"'):
+            with pytest.raises(SearchError, match="at least one word"):
+                search_stories(session, query)
+
+
+def test_edited_item_is_found_by_its_new_text_only(filled):
+    with filled.sessions() as session:
+        save_entries(session, "malmo", [
+            _entry("Nya cykelbanor i Malmö", "https://malmo.example/1", 1,
+                   "Staden bygger nya gångbroar över kanalen.", "sv"),
+        ], NOW + timedelta(minutes=5))  # fmt: skip
+        session.commit()
+
+    assert _titles(filled, "gångbroar") == ["Nya cykelbanor i Malmö"]
+    assert _titles(filled, "kusten") == []
+
+
+def test_pages_stay_stable_when_news_arrive_between_them(filled):
+    with filled.sessions() as session:
+        first = search_stories(session, "Baustelle", limit=10)
+        cursor = next_search_cursor(first, 10)
+        save_entries(session, "noe", [
+            _entry("Baustelle an der Donau", "https://noe.example/new", 0,
+                   "Neue Baustelle.", "de"),
+        ], NOW)  # fmt: skip
+        session.commit()
+        rest = []
+        while cursor is not None:
+            page = search_stories(session, "Baustelle", limit=10, after=cursor)
+            rest += page
+            cursor = next_search_cursor(page, 10)
+
+    titles = [hit.item.title for hit in first + rest]
+    assert len(titles) == len(set(titles)) == BUSY
+    assert titles[:2] == ["Baustelle Nummer 0", "Baustelle Nummer 1"]
+
+
+def test_search_page_and_api_show_results_filters_and_messages(filled):
+    with TestClient(filled.web_app()) as client:
+        found = client.get("/search", params={"q": "malmo", "region": "Sverige"})
+        nothing = client.get("/de/search", params={"q": "Zeppelin"})
+        empty = client.get("/search", params={"q": "()"})
+        api = client.get("/api/v1/search", params={"q": "budget", "lang": "de"})
+        refused = client.get("/api/v1/search", params={"q": "*"})
+        home = client.get("/")
+
+    page = BeautifulSoup(found.text, "lxml")
+    assert [a.get_text() for a in page.select("main ol.items h2 a")] == [
+        "Nya cykelbanor i Malmö"
+    ]
+    assert [m.get_text() for m in page.select("main ol.items mark")] == ["Malmö"] * 2
+    assert page.select_one("input[name=region]")["value"] == "Sverige"
+    assert "Keine Treffer" in BeautifulSoup(nothing.text, "lxml").main.get_text()
+    assert empty.status_code == 400
+    assert "at least one word" in empty.text
+    assert api.json()["results"][0]["item"]["title"] == "Budget 2027 beschlossen"
+    assert "Budget" in api.json()["results"][0]["excerpt"]
+    assert refused.status_code == 400
+    header = BeautifulSoup(home.text, "lxml").select_one("header form[role=search]")
+    assert header["action"].endswith("/search")
