@@ -62,6 +62,18 @@ class SearchError(ValueError):
     """A query that cannot be searched for, with what to do instead."""
 
 
+class EmptyQuery(SearchError):
+    """The query holds no word."""
+
+
+class TooManyWords(SearchError):
+    """The query holds more than MAX_TERMS words."""
+
+
+class UnknownRegion(SearchError):
+    """No region has the code or name a reader gave."""
+
+
 @dataclass(frozen=True)
 class Term:
     """One word of a query: as typed (lower case) and folded for highlighting."""
@@ -128,9 +140,9 @@ def parse_query(text: str) -> tuple[Term, ...]:
         prefix = bool(match.group(2)) and len(word) >= MIN_PREFIX
         terms.setdefault((word, prefix), Term(word, fold(word), prefix))
     if not terms:
-        raise SearchError("Type at least one word to search for.")
+        raise EmptyQuery("Type at least one word to search for.")
     if len(terms) > MAX_TERMS:
-        raise SearchError(f"Search for at most {MAX_TERMS} words at once.")
+        raise TooManyWords(f"Search for at most {MAX_TERMS} words at once.")
     return tuple(terms.values())
 
 
@@ -171,7 +183,7 @@ def search_stories(
     """
     terms = parse_query(query) if isinstance(query, str) else tuple(query)
     if not terms:
-        raise SearchError("Type at least one word to search for.")
+        raise EmptyQuery("Type at least one word to search for.")
     dialect = session.get_bind().dialect.name
     matches = _matching_items(dialect, terms, filters).subquery("matches")
 
@@ -315,5 +327,5 @@ def region_code(session: Session, text: str) -> str:
         .limit(1)
     ).first()
     if found is None:
-        raise SearchError(f"No region has the code or name {wanted!r}.")
+        raise UnknownRegion(f"No region has the code or name {wanted!r}.")
     return found
