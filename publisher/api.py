@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from publisher.context import PortalContext, portal
 from publisher.excerpts import excerpt, plain
+from publisher.paging import decoded
 from publisher.search_form import SearchForm, SearchRefused, read_search
 from publisher.search_views import search_form
 from storage.health import SourceHealth, source_health
@@ -25,6 +26,7 @@ from storage.search import SearchCursor, next_search_cursor, search_stories
 from storage.sources import list_sources
 
 PREFIX = "/api/v1"
+DAMAGED = "The cursor is damaged; start without ?before="
 router = APIRouter(prefix=PREFIX, tags=["api"])
 
 Context = Annotated[PortalContext, Depends(portal)]
@@ -100,11 +102,7 @@ def items(
     source: Annotated[str | None, Query(max_length=64)] = None,
     lang: Annotated[str | None, Query(pattern="^[a-z]{2,3}$")] = None,
 ) -> ItemPage:
-    cursor = None
-    if before is not None:
-        cursor = Cursor.decode(before)
-        if cursor is None:
-            raise HTTPException(400, "The cursor is damaged; start without ?before=")
+    cursor = decoded(before, Cursor.decode, DAMAGED)
 
     with context.sessions() as session:
         found = latest_items(session, limit, cursor, source_id=source, language=lang)
@@ -151,11 +149,7 @@ def search(
     those with more of the words in the title first, then the newest.
     ``region`` is a region's code or name and takes the regions below it
     too; ``from`` and ``to`` are days (YYYY-MM-DD), both included."""
-    cursor = None
-    if before is not None:
-        cursor = SearchCursor.decode(before)
-        if cursor is None:
-            raise HTTPException(400, "The cursor is damaged; start without ?before=")
+    cursor = decoded(before, SearchCursor.decode, DAMAGED)
 
     with context.sessions() as session:
         try:

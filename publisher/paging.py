@@ -17,20 +17,26 @@ T = TypeVar("T")
 
 def cursor_from(before: str | None) -> Cursor | None:
     """The position a page starts after; a damaged address is a 400."""
-    return _decoded(before, Cursor.decode)
+    return decoded(before, Cursor.decode)
 
 
 def search_cursor_from(before: str | None) -> SearchCursor | None:
     """The position in search results a page starts after, as ``cursor_from``."""
-    return _decoded(before, SearchCursor.decode)
+    return decoded(before, SearchCursor.decode)
 
 
-def _decoded(before: str | None, decode: Callable[[str], T | None]) -> T | None:
+def decoded(
+    before: str | None,
+    decode: Callable[[str], T | None],
+    damaged: str = "The page address is damaged; start again",
+) -> T | None:
+    """``before`` decoded as a cursor; None without one, a 400 saying ``damaged``
+    for one that does not decode."""
     if before is None:
         return None
     cursor = decode(before)
     if cursor is None:
-        raise HTTPException(400, "The page address is damaged; start again")
+        raise HTTPException(400, damaged)
     return cursor
 
 

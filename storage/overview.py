@@ -25,7 +25,7 @@ def stories_by_country(session: Session) -> list[Count]:
     query = _story_counts(ItemRegionRow.code, ItemRegionRow.item_id).where(
         ItemRegionRow.level == "country"
     )
-    counts = {key: n for key, n in session.execute(query)}
+    counts: dict[str, int] = {row[0]: row[1] for row in session.execute(query)}
     names = {
         code: name
         for code, name in session.execute(
@@ -39,10 +39,10 @@ def stories_by_country(session: Session) -> list[Count]:
 def stories_by_topic(session: Session) -> dict[str, int]:
     """How many stories each topic with news holds, by slug."""
     query = _story_counts(ItemTopicRow.slug, ItemTopicRow.item_id)
-    return {key: n for key, n in session.execute(query)}
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
-def _story_counts(key: Any, item_id: Any) -> Select[tuple[str, int]]:
+def _story_counts(key: Any, item_id: Any) -> Select[Any]:
     # A story counts once in a country or topic, however many of its items
     # are there; an item not placed in a story yet counts as its own story.
     # Limitation: the counts are read from every item on each home page

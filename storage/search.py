@@ -240,7 +240,9 @@ def _matching_items(
         matched, in_title = _postgres_match(terms)
     else:
         matched, in_title = _sqlite_match(terms)
-    rank = sum((case((hit, 1), else_=0) for hit in in_title), start=literal_column("0"))
+    rank: ColumnElement[int] = sum(
+        (case((hit, 1), else_=0) for hit in in_title), start=literal_column("0")
+    )
     query = select(
         Item.id,
         Item.story_id,
@@ -285,8 +287,8 @@ def _sqlite_match(
 def _postgres_match(
     terms: Sequence[Term],
 ) -> tuple[ColumnElement[bool], list[ColumnElement[bool]]]:
-    document = literal_column("items.search_document")
-    config = literal_column("'portal_search'::regconfig")
+    document: ColumnElement[Any] = literal_column("items.search_document")
+    config: ColumnElement[Any] = literal_column("'portal_search'::regconfig")
     # A quoted lexeme ('...') is never tsquery syntax; the words hold no quote.
     lexemes = [f"'{term.text}'" + (":*" if term.prefix else "") for term in terms]
 
