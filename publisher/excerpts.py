@@ -39,7 +39,7 @@ def mark_words(text: str, terms: Sequence[Term]) -> Marked:
 def excerpt(item: Item, terms: Sequence[Term], width: int = 240) -> Marked:
     """About ``width`` characters of the item's text around the first word
     searched for (or its beginning), with the words marked."""
-    text = _SPACE.sub(" ", search_body(item.summary, item.content_html)).strip()
+    text = _readable_text(item)
     first = next(
         (m.start() for m in _WORD.finditer(text) if _is_wanted(m.group(0), terms)),
         0,
@@ -57,6 +57,16 @@ def excerpt(item: Item, terms: Sequence[Term], width: int = 240) -> Marked:
     if end < len(text):
         pieces.append((" …", False))
     return pieces
+
+
+def _readable_text(item: Item) -> str:
+    """The summary and the text, the summary once when the text begins with it
+    (as feeds that give no teaser of their own do)."""
+    summary = _SPACE.sub(" ", item.summary or "").strip()
+    body = _SPACE.sub(" ", search_body(None, item.content_html)).strip()
+    if not summary or summary[:100] in body:
+        return body or summary
+    return f"{summary} {body}".strip()
 
 
 def plain(pieces: Marked) -> str:

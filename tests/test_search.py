@@ -12,12 +12,15 @@ from sqlalchemy import create_engine, text
 from aggregator.runtime import Runtime
 from aggregator.settings import Settings
 from extractors.entry import Entry
+from publisher.excerpts import excerpt, mark_words, plain
 from storage.items import save_entries
+from storage.models import Item
 from storage.regions import upsert_regions
 from storage.search import (
     SearchError,
     SearchFilters,
     next_search_cursor,
+    parse_query,
     region_code,
     search_stories,
 )
@@ -238,6 +241,7 @@ def test_search_page_and_api_show_results_filters_and_messages(filled):
         api = client.get("/api/v1/search", params={"q": "budget", "lang": "de"})
         refused = client.get("/api/v1/search", params={"q": "*"})
         home = client.get("/")
+        any_language = client.get("/regions/AT", params={"lang": ""})
 
     page = BeautifulSoup(found.text, "lxml")
     assert [a.get_text() for a in page.select("main ol.items h2 a")] == [
@@ -252,5 +256,31 @@ def test_search_page_and_api_show_results_filters_and_messages(filled):
     assert api.json()["results"][0]["item"]["title"] == "Budget 2027 beschlossen"
     assert "Budget" in api.json()["results"][0]["excerpt"]
     assert refused.status_code == 400
-    header = BeautifulSoup(home.text, "lxml").select_one("header form[role=search]")
+    home_page = BeautifulSoup(home.text, "lxml")
+    header = home_page.select_one("header form[role=search]")
     assert header["action"].endswith("/search")
+    countries = {a.get_text(): a for a in home_page.select("section.countries a")}
+    assert countries["Sverige"]["href"].endswith("/regions/SE")
+    assert "(1 story)" in countries["Sverige"].parent.get_text()
+    assert home_page.select("form.filter select[name=lang] option[value=sv]")
+    assert any_language.status_code == 200
+
+
+def test_excerpt_marks_the_words_and_shows_a_repeated_teaser_once():
+    item = Item(
+        summary="Die Stadt renoviert die Murinsel.",
+        content_html="<p>Die Stadt renoviert die Murinsel.</p><p>"
+        + "Der Steg bleibt gesperrt. " * 20
+        + "Ende der Arbeiten an der Murinsel im Mai.</p>",
+    )
+
+    pieces = excerpt(item, parse_query("MURINSEL"))
+
+    assert plain(pieces).count("Die Stadt renoviert") == 1
+    assert plain(pieces).endswith(" …")
+    assert [text for text, marked in pieces if marked] == ["Murinsel"]
+    assert mark_words("Malmö och Lund", parse_query("malmo lun*")) == [
+        ("Malmö", True),
+        (" och ", False),
+        ("Lund", True),
+    ]
