@@ -16,15 +16,14 @@ a plain word or a separator, never query syntax.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import unescape
 from typing import Any
 
-from lxml import etree
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -40,12 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
-from extractors.text import html_to_text
 from storage.items import items_in_region, items_in_topic
 from storage.models import Item, Region
 from storage.stories import HEADLINE
-
-logger = logging.getLogger(__name__)
 
 MAX_TERMS = 12
 # A prefix shorter than this would match a good part of the dictionary.
@@ -54,6 +50,7 @@ MIN_PREFIX = 3
 # and a reader finds an article by what its first pages say.
 INDEXED_CHARS = 100_000
 _TERM = re.compile(r"([^\W_]+)(\*?)")
+_TAG = re.compile(r"<[^>]*>")
 # SQLite's FTS5 table, which no ORM model describes.
 _ITEM_SEARCH = table("item_search", column("rowid"))
 
@@ -154,13 +151,15 @@ def fold(text: str) -> str:
 
 
 def search_body(summary: str | None, content_html: str | None) -> str:
-    """The text indexed beside the title: the summary and the article's text."""
-    try:
-        body = html_to_text(content_html) if content_html else ""
-    except (ValueError, etree.LxmlError):
-        # An index row without the body beats a crawl that cannot store items.
-        logger.warning("Item text not indexed: unreadable HTML", exc_info=True)
-        body = ""
+    """The text indexed beside the title: the summary and the article's text.
+
+    Tags are cut with a pattern, as PostgreSQL's generated column does: the
+    HTML is sanitised already, and a parser took twenty times as long on
+    every stored item (220 against 9 microseconds).
+    """
+    # Limitation: a ">" inside an attribute value leaves the rest of the
+    # value in the indexed text.
+    body = unescape(_TAG.sub(" ", content_html)) if content_html else ""
     return f"{summary or ''}\n{body}"[:INDEXED_CHARS]
 
 
