@@ -13,6 +13,7 @@ from aggregator.runtime import Runtime
 from aggregator.settings import Settings
 from extractors.entry import Entry
 from publisher.excerpts import excerpt, mark_words, plain
+from storage.database import make_engine, make_session_factory, upgrade_database
 from storage.items import save_entries
 from storage.models import Item
 from storage.regions import upsert_regions
@@ -284,3 +285,22 @@ def test_excerpt_marks_the_words_and_shows_a_repeated_teaser_once():
         (" och ", False),
         ("Lund", True),
     ]
+
+
+def test_upgrade_indexes_the_items_stored_before_it(database_url):
+    engine = make_engine(database_url)
+    upgrade_database(engine, "0009")
+    with make_session_factory(engine)() as session:
+        sync_sources(session, SOURCES[:1], NOW)
+        save_entries(session, "malmo", [
+            _entry("Nya cykelbanor i Malmö", "https://malmo.example/1", 1,
+                   "Staden bygger nya cykelbanor längs kusten.", "sv"),
+        ], NOW)  # fmt: skip
+        session.commit()
+
+    upgrade_database(engine)
+    with make_session_factory(engine)() as session:
+        found = [hit.item.title for hit in search_stories(session, "malmo kusten")]
+    engine.dispose()
+
+    assert found == ["Nya cykelbanor i Malmö"]
