@@ -179,6 +179,9 @@ def search_stories(
     Limitation: relevance counts title words instead of BM25 or ts_rank,
     which depend on the whole collection: with them a page's order moved as
     news arrived, and the next page repeated or skipped stories.
+    Limitation: every matching item is read and sorted to find each story's
+    best one, so a word in one item of twelve among 200,000 takes about a
+    quarter of a second a page (benchmarks/search.py).
     """
     terms = parse_query(query) if isinstance(query, str) else tuple(query)
     if not terms:
