@@ -30,6 +30,7 @@ from aggregator.registry import load_registry
 from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
 from classifiers.taxonomy import load_topics
+from extractors.language import EU_LANGUAGES
 from publisher.app import create_app
 from publisher.context import PortalConfig
 from storage.database import (
@@ -212,6 +213,7 @@ class Runtime:
             login_lock_minutes=self.settings.login_lock_minutes,
             editor_session_hours=self.settings.editor_session_hours,
             topic_labels={topic.slug: topic.labels for topic in load_topics()},
+            news_languages=tuple(sorted(EU_LANGUAGES)),
         )
 
     def web_app(self) -> FastAPI:

@@ -15,12 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from publisher.context import PortalContext, portal
+from publisher.excerpts import excerpt, plain
+from publisher.paging import decoded
+from publisher.search_form import SearchForm, SearchRefused, read_search
+from publisher.search_views import search_form
 from storage.health import SourceHealth, source_health
 from storage.items import Cursor, latest_items, next_cursor
 from storage.models import Item, Source
+from storage.search import SearchCursor, next_search_cursor, search_stories
 from storage.sources import list_sources
 
 PREFIX = "/api/v1"
+DAMAGED = "The cursor is damaged; start without ?before="
 router = APIRouter(prefix=PREFIX, tags=["api"])
 
 Context = Annotated[PortalContext, Depends(portal)]
@@ -96,17 +102,72 @@ def items(
     source: Annotated[str | None, Query(max_length=64)] = None,
     lang: Annotated[str | None, Query(pattern="^[a-z]{2,3}$")] = None,
 ) -> ItemPage:
-    cursor = None
-    if before is not None:
-        cursor = Cursor.decode(before)
-        if cursor is None:
-            raise HTTPException(400, "The cursor is damaged; start without ?before=")
+    cursor = decoded(before, Cursor.decode, DAMAGED)
 
     with context.sessions() as session:
         found = latest_items(session, limit, cursor, source_id=source, language=lang)
         following = next_cursor(found, limit)
         return ItemPage(
             items=[_api_item(item) for item in found],
+            next=following.encode() if following else None,
+        )
+
+
+class ApiSearchResult(BaseModel):
+    """A story found: its item that best matches the words."""
+
+    story_id: int | None
+    title_words: int = Field(
+        description="How many of the words searched for the title holds: "
+        "results are ordered by it, then newest first."
+    )
+    excerpt: str = Field(description="Plain text around the first word found.")
+    item: ApiItem
+
+
+class SearchPage(BaseModel):
+    results: list[ApiSearchResult]
+    next: str | None = Field(
+        description="Cursor of the next page of results, for ?before=; null at the end."
+    )
+
+
+@router.get(
+    "/search",
+    response_model=SearchPage,
+    summary="Search stories",
+    responses={400: {"description": "No word to search for, or a bad filter."}},
+)
+def search(
+    context: Context,
+    form: Annotated[SearchForm, Depends(search_form)],
+    before: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> SearchPage:
+    """Stories with an item holding every word of ``q`` (a word ending in
+    ``*`` is a prefix; case and diacritics do not matter), one item each,
+    those with more of the words in the title first, then the newest.
+    ``region`` is a region's code or name and takes the regions below it
+    too; ``from`` and ``to`` are days (YYYY-MM-DD), both included."""
+    cursor = decoded(before, SearchCursor.decode, DAMAGED)
+
+    with context.sessions() as session:
+        try:
+            terms, filters = read_search(session, form, context.config)
+        except SearchRefused as refusal:
+            raise HTTPException(400, str(refusal.message)) from refusal
+        hits = search_stories(session, terms, filters, limit, cursor)
+        following = next_search_cursor(hits, limit)
+        return SearchPage(
+            results=[
+                ApiSearchResult(
+                    story_id=hit.item.story_id,
+                    title_words=hit.rank,
+                    excerpt=plain(excerpt(hit.item, terms)),
+                    item=_api_item(hit.item),
+                )
+                for hit in hits
+            ],
             next=following.encode() if following else None,
         )
 

@@ -18,6 +18,7 @@ from publisher import (
     editor_views,
     feed_views,
     pages,
+    search_views,
     websub_views,
 )
 from publisher.context import PortalConfig, PortalContext
@@ -43,6 +44,7 @@ def create_app(
     install_filters(templates.env)
     install_i18n(templates.env, catalogues)
     templates.env.globals["site_title"] = config.site_title
+    templates.env.globals["news_languages"] = config.news_languages
 
     app = FastAPI(
         title=f"{config.site_title} API",
@@ -59,6 +61,7 @@ def create_app(
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(feed_views.router, include_in_schema=False)
     app.include_router(browse_views.router, include_in_schema=False)
+    app.include_router(search_views.router, include_in_schema=False)
     app.include_router(api.router)
     app.include_router(editor_views.router, include_in_schema=False)
     app.add_exception_handler(

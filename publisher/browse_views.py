@@ -17,7 +17,8 @@ router = APIRouter()
 
 Context = Annotated[PortalContext, Depends(portal)]
 Before = Annotated[str | None, Query(max_length=40)]
-Language = Annotated[str | None, Query(pattern="^[a-z]{2,3}$")]
+# Empty is "any language", as the language form sends it.
+Language = Annotated[str | None, Query(pattern="^([a-z]{2,3})?$")]
 
 
 @router.get("/regions/{code}", response_class=HTMLResponse, name="region")
@@ -30,6 +31,7 @@ def region_page(
 ) -> Response:
     cursor = cursor_from(before)
     size = context.config.page_size
+    lang = lang or None
     with context.sessions() as session:
         node = region_node(session, code)
         items = latest_stories(session, size, cursor, language=lang, region=code)
@@ -69,6 +71,7 @@ def topic_page(
         raise HTTPException(404, f"No topic {slug!r}")
     cursor = cursor_from(before)
     size = context.config.page_size
+    lang = lang or None
     with context.sessions() as session:
         items = latest_stories(
             session, size, cursor, language=lang, region=region, topic=slug

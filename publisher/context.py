@@ -31,6 +31,8 @@ class PortalConfig:
     editor_session_hours: int = 12
     # Each topic's slug and its labels by language, from the taxonomy.
     topic_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # The languages items may be in (ISO 639-1), offered as filters.
+    news_languages: tuple[str, ...] = ()
 
     @property
     def secure_cookies(self) -> bool:

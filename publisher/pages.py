@@ -13,6 +13,7 @@ from publisher.context import PortalContext, portal
 from publisher.opml import render_opml
 from publisher.paging import cursor_from, page_of
 from storage.health import source_health
+from storage.overview import stories_by_country, stories_by_topic
 from storage.sources import list_sources
 from storage.stories import latest_stories
 
@@ -26,15 +27,26 @@ def home(
     request: Request,
     context: Context,
     before: Annotated[str | None, Query(max_length=40)] = None,
-    lang: Annotated[str | None, Query(pattern="^[a-z]{2,3}$")] = None,
+    lang: Annotated[str | None, Query(pattern="^([a-z]{2,3})?$")] = None,
 ) -> Response:
     cursor = cursor_from(before)
     size = context.config.page_size
+    # The language form sends an empty value for "any language".
+    lang = lang or None
     with context.sessions() as session:
         # One entry per story: its headline, or its version in ``lang``.
         items = latest_stories(session, size, before=cursor, language=lang)
+        countries = stories_by_country(session) if cursor is None else []
+        topics = stories_by_topic(session) if cursor is None else {}
     return context.templates.TemplateResponse(
-        request, "home.html", page_of(items, size, cursor, lang)
+        request,
+        "home.html",
+        {
+            **page_of(items, size, cursor, lang),
+            "countries": countries,
+            "topic_counts": topics,
+            "topics": context.config.topic_labels,
+        },
     )
 
 

@@ -14,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.search import search_body
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +43,10 @@ def _tune_sqlite(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The search index's triggers call it on every write to items.
+    # Limitation: a connection made elsewhere (the sqlite3 shell) can read
+    # items but not write them: it lacks this function.
+    connection.create_function("search_body", 2, search_body, deterministic=True)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -58,8 +58,20 @@ def test_openapi_document_describes_the_api_and_only_the_api(client):
         "/api/v1/items/{item_id}",
         "/api/v1/sources",
         "/api/v1/sources/{source_id}",
+        "/api/v1/search",
     }
     assert "ApiItem" in document["components"]["schemas"]
+    search = document["paths"]["/api/v1/search"]["get"]
+    assert {p["name"] for p in search["parameters"]} >= {
+        "q",
+        "region",
+        "topic",
+        "lang",
+        "from",
+        "to",
+        "before",
+        "limit",
+    }
 
 
 def test_items_page_through_newest_first_without_gaps_or_repeats(client):
