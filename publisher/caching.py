@@ -21,6 +21,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import anyio.to_thread
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -185,7 +186,13 @@ class ConditionalMiddleware:
         now: Callable[[], datetime],
     ) -> None:
         self.app = app
-        self.sessions = sessions
+        engine = sessions.kw["bind"]
+        assert isinstance(engine, Engine)
+        self.engine = engine
+        # SQLite answers the query from a local file in microseconds, less
+        # than handing it to a thread costs; a database server is waited for
+        # in a thread, so that the event loop serves others meanwhile.
+        self.inline = engine.dialect.name == "sqlite"
         self.kinds = Kinds.of(config)
         self.page_max_age = config.page_max_age
         self.version = version
@@ -207,9 +214,12 @@ class ConditionalMiddleware:
             return
 
         request = Headers(scope=scope)
-        validators = await anyio.to_thread.run_sync(
-            self._validators, scope, kind, request
-        )
+        if self.inline:
+            validators = self._validators(scope, kind, request)
+        else:
+            validators = await anyio.to_thread.run_sync(
+                self._validators, scope, kind, request
+            )
         if_none_match = request.get("if-none-match")
         if_modified_since = request.get("if-modified-since")
         if if_none_match is not None and if_none_match.strip() != "*":
@@ -238,8 +248,8 @@ class ConditionalMiddleware:
         await self._render(scope, receive, send, validators, key, unmodified)
 
     def _validators(self, scope: Scope, kind: Kind, request: Headers) -> Validators:
-        with self.sessions() as session:
-            mark = change_mark(session, health=kind.health, regions=kind.regions)
+        with self.engine.connect() as connection:
+            mark = change_mark(connection, kind.health, kind.regions)
         last_modified = mark.last_modified
         moment: object = None
         if kind.health:

@@ -7,12 +7,14 @@ query of indexed max() look-ups and no rendering.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ScalarSelect, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from storage.models import FetchLog, Item, Region, Source, Story
 
@@ -31,14 +33,36 @@ class ChangeMark:
 
 
 def change_mark(
-    session: Session, health: bool = False, regions: bool = False
+    connection: Connection, health: bool = False, regions: bool = False
 ) -> ChangeMark:
     """The mark of the items, stories and sources; with ``health``, also of
     the crawler's fetches (the sources page), with ``regions`` of the region
     tree (region pages and feeds).
 
-    Every part is an indexed max() or a count of a small table.
+    Every part is an indexed max() or a count of a small table. Read on a
+    bare connection: an ORM session would cost more than the query.
     """
+    sql, moments = _mark_query(connection.dialect.name, health, regions)
+    # The driver's own cursor: SQLAlchemy's result object would cost more
+    # than the query on SQLite.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    assert row is not None
+    stamps = [_moment(value) for value in row[:moments] if value is not None]
+    return ChangeMark(
+        parts=tuple(str(value) for value in row),
+        last_modified=max(stamps, default=None),
+    )
+
+
+@functools.cache
+def _mark_query(dialect: str, health: bool, regions: bool) -> tuple[str, int]:
+    """The query's SQL for ``dialect``, compiled once: building and hashing
+    the statement for each request would cost more than running it."""
     newest_item = select(func.max(Item.id)).scalar_subquery()
     moments: list[ScalarSelect[Any]] = [
         # A new item: its first sight is the newest of all.
@@ -59,18 +83,22 @@ def change_mark(
         counts.append(select(func.max(FetchLog.id)).scalar_subquery())
     if regions:
         counts.append(select(func.count()).select_from(Region).scalar_subquery())
-
-    row = session.execute(select(*moments, *counts)).one()
-    stamps = [value for value in row[: len(moments)] if value is not None]
-    return ChangeMark(
-        parts=tuple(_comparable(value) for value in row),
-        last_modified=max(stamps, default=None),
-    )
+    statement = select(*moments, *counts)
+    compiled = statement.compile(dialect=_DIALECTS[dialect]())
+    return str(compiled), len(moments)
 
 
 def _newest(column: Any) -> ScalarSelect[Any]:
     return select(func.max(column)).scalar_subquery()
 
 
-def _comparable(value: object) -> object:
-    return value.isoformat() if isinstance(value, datetime) else value
+def _moment(value: object) -> datetime:
+    """A timestamp as the driver hands it back (SQLite: text), in UTC."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+_DIALECTS = {"sqlite": sqlite.dialect, "postgresql": postgresql.dialect}
