@@ -133,7 +133,11 @@ def deploy_version(config: PortalConfig, folders: Iterable[Path]) -> str:
     """What changes every validator when the code, templates, translations or
     settings that shape an answer change: the same on every replica."""
     digest = hashlib.blake2b(digest_size=12)
-    digest.update(importlib.metadata.version("municipal-news-aggregator").encode())
+    try:
+        release = importlib.metadata.version("municipal-news-aggregator")
+    except importlib.metadata.PackageNotFoundError:
+        release = "source"  # run from a checkout without installing
+    digest.update(release.encode())
     digest.update(repr(config).encode())
     for folder in folders:
         for path in sorted(folder.rglob("*")):
@@ -228,24 +232,20 @@ class ConditionalMiddleware:
                 return
             if_modified_since = None
 
-        key = (validators.etag, "gzip" in request.get("accept-encoding", ""))
-        kept = self.cache.get(key)
-        if kept is not None:
-            if if_modified_since is not None and is_unmodified_since(
-                if_modified_since, validators.last_modified
-            ):
-                await _not_modified(send, validators)
-                return
-            await _replay(send, *kept)
-            return
-
-        # "*" and If-Modified-Since only hold for an answer that exists, so
-        # those are rendered once and then answered 304.
+        # "*" and If-Modified-Since only hold for an answer that exists: known
+        # here, or rendered once and then answered 304.
         unmodified = (if_none_match or "").strip() == "*" or (
             if_modified_since is not None
             and is_unmodified_since(if_modified_since, validators.last_modified)
         )
-        await self._render(scope, receive, send, validators, key, unmodified)
+        key = (validators.etag, "gzip" in request.get("accept-encoding", ""))
+        kept = self.cache.get(key)
+        if kept is not None and unmodified:
+            await _not_modified(send, validators)
+        elif kept is not None:
+            await _replay(send, *kept)
+        else:
+            await self._render(scope, receive, send, validators, key, unmodified)
 
     def _validators(self, scope: Scope, kind: Kind, request: Headers) -> Validators:
         with self.engine.connect() as connection:

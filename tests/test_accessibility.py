@@ -23,6 +23,13 @@ PAGES = {
 }
 
 
+@pytest.fixture(scope="module")
+def page():
+    """One browser for the module's tests: starting Chromium is the slow part."""
+    with chromium_page("en-GB") as page:
+        yield page
+
+
 def _serious(page: object) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -36,53 +43,48 @@ def _serious(page: object) -> list[str]:
     ]
 
 
-def test_main_pages_have_no_serious_accessibility_violation(portal):  # noqa: F811
+def test_main_pages_have_no_serious_accessibility_violation(portal, page):  # noqa: F811
     found: dict[str, list[str]] = {}
-    with chromium_page("en-GB") as page:
-        page.goto(portal + "/")
-        story = page.locator("main a.story").first.get_attribute("href")
-        for name, path in [*PAGES.items(), ("story", story)]:
-            page.goto(path if path.startswith("http") else portal + path)
-            screenshot(page, f"accessibility-{name}")
-            violations = _serious(page)
-            if violations:
-                found[name] = violations
+    page.goto(portal + "/")
+    story = page.locator("main a.story").first.get_attribute("href")
+    for name, path in [*PAGES.items(), ("story", story)]:
+        page.goto(path if path.startswith("http") else portal + path)
+        screenshot(page, f"accessibility-{name}")
+        violations = _serious(page)
+        if violations:
+            found[name] = violations
 
     assert found == {}
 
 
-def test_the_first_tab_reaches_the_skip_link_and_shows_it(portal):  # noqa: F811
-    with chromium_page("en-GB") as page:
-        page.goto(portal + "/sources")
-        page.keyboard.press("Tab")
-        focused = page.evaluate("document.activeElement.textContent")
-        left = page.evaluate("document.activeElement.getBoundingClientRect().left")
-        page.keyboard.press("Enter")
-        target = page.evaluate("document.activeElement.id")
+def test_the_first_tab_reaches_the_skip_link_and_shows_it(portal, page):  # noqa: F811
+    page.goto(portal + "/sources")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    left = page.evaluate("document.activeElement.getBoundingClientRect().left")
+    page.keyboard.press("Enter")
+    target = page.evaluate("document.activeElement.id")
 
     assert focused == "Skip to content"
     assert left >= 0
     assert target == "content"
 
 
-def test_the_check_reports_what_a_broken_page_lacks():
-    with chromium_page("en-GB") as page:
-        page.set_content(
-            '<html><body><img src="/plan.png"><button></button>'
-            '<p style="color:#ccc;background:#fff">faint</p></body></html>'
-        )
-        found = " ".join(_serious(page))
+def test_the_check_reports_what_a_broken_page_lacks(page):
+    page.set_content(
+        '<html><body><img src="/plan.png"><button></button>'
+        '<p style="color:#ccc;background:#fff">faint</p></body></html>'
+    )
+    found = " ".join(_serious(page))
 
     for rule in ("image-alt", "button-name", "color-contrast", "html-has-lang"):
         assert rule in found
 
 
-@pytest.mark.parametrize("width", [360])
-def test_the_home_page_fits_a_phone_without_sideways_scrolling(portal, width):  # noqa: F811
-    with chromium_page("en-GB") as page:
-        page.set_viewport_size({"width": width, "height": 740})
-        page.goto(portal + "/")
-        scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        screenshot(page, f"accessibility-home-{width}px")
+def test_the_home_page_fits_a_phone_without_sideways_scrolling(portal, page):  # noqa: F811
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(portal + "/")
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    screenshot(page, "accessibility-home-phone")
 
-    assert scroll_width <= width
+    assert scroll_width <= 360

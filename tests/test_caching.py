@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_browse import client  # noqa: F401 (the portal of the region pages)
 
@@ -13,7 +14,7 @@ from extractors.entry import Entry
 from publisher.caching import entity_tag, is_unmodified_since, matches_any
 from storage.classification import RegionDecision, store_classification
 from storage.items import save_entries
-from storage.models import Item
+from storage.models import Item, Source
 from storage.stories import merge_stories
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -39,6 +40,14 @@ def _entry(title: str, link: str, language: str, hours: int) -> Entry:
     )
 
 
+class StillClock:
+    """A clock that stays put, so the sources page's health step never turns
+    over between two requests of a test."""
+
+    def now(self) -> datetime:
+        return NOW
+
+
 @pytest.fixture
 def portal(client, runtime):  # noqa: F811 (the fixture imported above)
     """The portal of the region page tests, with a second item from Vienna."""
@@ -49,8 +58,10 @@ def portal(client, runtime):  # noqa: F811 (the fixture imported above)
         session.commit()
     runtime.place_waiting()
     runtime.classify_waiting()
-    client.runtime = runtime
-    return client
+    runtime.clock = StillClock()
+    with TestClient(runtime.web_app()) as portal:
+        portal.runtime = runtime
+        yield portal
 
 
 def _story_id(runtime, link: str) -> int:
@@ -91,6 +102,14 @@ def test_a_conditional_request_is_answered_304_with_no_body(portal):
         assert "Accept-Encoding" in again.headers["vary"]
         assert since.status_code == 304, path
         assert both.status_code == 200 and both.content == first.content, path
+
+
+def test_if_none_match_star_holds_only_for_what_exists(portal):
+    star = {"If-None-Match": "*"}
+
+    assert portal.get("/feeds/all.rss", headers=star).status_code == 304
+    assert portal.get("/feeds/all.rss", headers=star).status_code == 304
+    assert portal.get("/stories/999999", headers=star).status_code == 404
 
 
 def test_gzip_answers_and_their_replays_carry_the_same_validator(portal):
@@ -147,6 +166,25 @@ def test_a_story_change_changes_the_story_page_and_the_feeds(portal):
 
     for path, etag in before.items():
         assert portal.get(path, headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_a_fetch_changes_the_sources_page_but_not_the_feeds(portal):
+    paths = ["/sources", "/api/v1/sources", "/feeds/all.atom", "/regions/CZ"]
+    before = {path: portal.get(path).headers["etag"] for path in paths}
+
+    with portal.runtime.sessions() as session:
+        source = session.get(Source, "brno")
+        source.last_fetched_at = NOW + timedelta(minutes=3)
+        session.commit()
+
+    answers = {
+        path: portal.get(path, headers={"If-None-Match": etag}).status_code
+        for path, etag in before.items()
+    }
+    assert answers == {
+        "/sources": 200, "/api/v1/sources": 200,
+        "/feeds/all.atom": 304, "/regions/CZ": 304,
+    }  # fmt: skip
 
 
 def test_each_interface_locale_has_its_own_validator(portal):
