@@ -175,7 +175,10 @@ def fill(runtime: Runtime, args: argparse.Namespace) -> int:
         connection.execute(insert(Source), sources)
         for first in range(0, args.items, CHUNK):
             numbers = range(first + 1, min(first + CHUNK, args.items) + 1)
-            items, stories, placed, topics = [], [], [], []
+            items: list[dict[str, Any]] = []
+            stories: list[dict[str, Any]] = []
+            placed: list[dict[str, Any]] = []
+            topics: list[dict[str, Any]] = []
             for item_id in numbers:
                 source = sources[rng.randrange(len(sources))]
                 item, story = _item(item_id, source, args, rng, recent)

@@ -39,7 +39,7 @@ def test_ingest_benchmark_stores_every_entry_with_its_full_text(capsys):
 
 def test_serve_benchmark_answers_full_and_not_modified_under_load(capsys):
     report = serve.main(
-        ["--items", "300", "--sources", "20", "--clients", "4", "--seconds", "2"]
+        ["--items", "300", "--sources", "20", "--clients", "4", "--seconds", "1"]
     )
 
     assert report is not None and report.items == 300
