@@ -74,6 +74,8 @@ def _mark_query(dialect: str, health: bool, regions: bool) -> tuple[str, int]:
         _newest(Story.updated_at),
         _newest(Source.updated_at),
     ]
+    # Limitation: an item deleted alone (not with its source) changes no
+    # part, so pages listing it keep their validators until the next change.
     counts: list[ScalarSelect[Any]] = [
         newest_item,
         select(func.count()).select_from(Source).scalar_subquery(),
@@ -82,6 +84,8 @@ def _mark_query(dialect: str, health: bool, regions: bool) -> tuple[str, int]:
         moments.append(_newest(Source.last_fetched_at))
         counts.append(select(func.max(FetchLog.id)).scalar_subquery())
     if regions:
+        # Limitation: a region renamed in place (same codes, same count) keeps
+        # the old validators until anything else changes.
         counts.append(select(func.count()).select_from(Region).scalar_subquery())
     statement = select(*moments, *counts)
     compiled = statement.compile(dialect=_DIALECTS[dialect]())
