@@ -212,6 +212,9 @@ class Runtime:
             login_failures_to_lock=self.settings.login_failures_to_lock,
             login_lock_minutes=self.settings.login_lock_minutes,
             editor_session_hours=self.settings.editor_session_hours,
+            feed_max_age=self.settings.feed_max_age,
+            page_max_age=self.settings.page_max_age,
+            response_cache_entries=self.settings.response_cache_entries,
             topic_labels={topic.slug: topic.labels for topic in load_topics()},
             news_languages=tuple(sorted(EU_LANGUAGES)),
         )

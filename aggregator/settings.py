@@ -178,6 +178,25 @@ class Settings(BaseSettings):
         12, ge=1, le=720, description="How long an editor stays logged in."
     )
 
+    feed_max_age: int = Field(
+        300,
+        ge=0,
+        description="Seconds a feed may be reused by readers and caches "
+        "before they ask again (Cache-Control max-age).",
+    )
+    page_max_age: int = Field(
+        60,
+        ge=0,
+        description="Seconds a portal page or API answer may be reused before "
+        "it is asked again; also how often the sources page's health refreshes.",
+    )
+    response_cache_entries: int = Field(
+        256,
+        ge=0,
+        description="Rendered feeds, pages and API answers kept in memory by "
+        "each web process, keyed by their ETag; 0 keeps none.",
+    )
+
     @field_validator("allow_hosts", mode="before")
     @classmethod
     def split_hosts(cls, value: object) -> object:

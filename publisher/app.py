@@ -21,11 +21,14 @@ from publisher import (
     search_views,
     websub_views,
 )
+from publisher.caching import ConditionalMiddleware, deploy_version
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
 from publisher.i18n import Catalogues, LocaleMiddleware, install_i18n
 
 HERE = Path(__file__).parent
+# What shapes every answer besides the data: a change ends every validator.
+VERSIONED = (HERE / "templates", HERE / "translations", HERE / "static")
 
 
 def create_app(
@@ -68,9 +71,18 @@ def create_app(
         editor_views.NotSignedIn,
         editor_views.login_redirect,  # type: ignore[arg-type]
     )
-    app.add_middleware(LocaleMiddleware, locales=catalogues.locales)
+    # The last added runs first: the locale is chosen, then validators are
+    # checked (and kept answers replayed, already compressed), then gzip.
     # Feeds and pages are text that shrinks to a fifth; feed readers poll often.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
+    app.add_middleware(
+        ConditionalMiddleware,
+        sessions=sessions,
+        config=config,
+        version=deploy_version(config, VERSIONED),
+        now=app.state.portal.now,
+    )
+    app.add_middleware(LocaleMiddleware, locales=catalogues.locales)
     if on_push is not None:
         app.state.push_ingest = on_push
         app.include_router(websub_views.router, include_in_schema=False)

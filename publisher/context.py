@@ -29,6 +29,11 @@ class PortalConfig:
     login_failures_to_lock: int = 10
     login_lock_minutes: int = 15
     editor_session_hours: int = 12
+    # Cache-Control max-age of feeds and of pages and API answers, and how
+    # many rendered answers each process keeps by their ETag.
+    feed_max_age: int = 300
+    page_max_age: int = 60
+    response_cache_entries: int = 256
     # Each topic's slug and its labels by language, from the taxonomy.
     topic_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # The languages items may be in (ISO 639-1), offered as filters.

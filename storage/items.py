@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, or_, select, tuple_
+from sqlalchemy import Select, func, insert, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from extractors.entry import Entry
@@ -196,18 +196,70 @@ def latest_items(
             or_(Item.story_role.in_(story_roles), Item.story_role.is_(None))
         )
     if region is not None:
-        query = query.where(_member(items_in_region(region), story_roles))
+        rows = _Membership(ItemRegionRow, ItemRegionRow.code, region)
+        query = query.where(rows.condition(session, story_roles))
     if topic is not None:
-        query = query.where(_member(items_in_topic(topic), story_roles))
+        rows = _Membership(ItemTopicRow, ItemTopicRow.slug, topic)
+        query = query.where(rows.condition(session, story_roles))
     return list(session.scalars(query))
 
 
-def _member(item_ids: Select[Any], story_roles: tuple[str, ...] | None) -> Any:
-    if story_roles is None:
-        return Item.id.in_(item_ids)
-    member = aliased(Item)
-    stories = select(member.story_id).where(member.id.in_(item_ids))
-    return or_(Item.id.in_(item_ids), Item.story_id.in_(stories))
+@dataclass(frozen=True)
+class _Membership:
+    """The items filed under one region (or topic): rows of ``table`` whose
+    ``key`` column is ``value``."""
+
+    table: type[ItemRegionRow] | type[ItemTopicRow]
+    key: Any
+    value: str
+
+    def condition(self, session: Session, story_roles: tuple[str, ...] | None) -> Any:
+        """Whether an item (or, with ``story_roles``, any item of its story)
+        is filed here, in the query shape that suits how many are.
+
+        A common region or topic (a country) is found fastest by walking the
+        newest items and looking each one up, which stops after a page; a
+        rare one (a village) by collecting its few items and sorting them.
+        """
+        if self._is_common(session):
+            return self._looked_up(story_roles)
+        item_ids = select(self.table.item_id).where(self.key == self.value)
+        if story_roles is None:
+            return Item.id.in_(item_ids)
+        member = aliased(Item)
+        stories = select(member.story_id).where(member.id.in_(item_ids))
+        return or_(Item.id.in_(item_ids), Item.story_id.in_(stories))
+
+    def _is_common(self, session: Session) -> bool:
+        """Whether at least one item in a hundred is filed here; counted on
+        the index, no further than that share."""
+        share = (session.scalar(select(func.max(Item.id))) or 0) // 100
+        if share < _COMMON_LEAST:
+            return False
+        found = select(self.table.item_id).where(self.key == self.value).limit(share)
+        counted = select(func.count()).select_from(found.subquery())
+        return (session.scalar(counted) or 0) >= share
+
+    def _looked_up(self, story_roles: tuple[str, ...] | None) -> Any:
+        filed = (
+            select(self.table.item_id)
+            .where(self.table.item_id == Item.id, self.key == self.value)
+            .exists()
+        )
+        if story_roles is None:
+            return filed
+        member = aliased(Item)
+        in_story = (
+            select(member.id)
+            .join(self.table, self.table.item_id == member.id)
+            .where(member.story_id == Item.story_id, self.key == self.value)
+            .exists()
+        )
+        return or_(filed, in_story)
+
+
+# Below this many items a region or topic is read by collecting its items.
+_COMMON_LEAST = 500
 
 
 def items_in_region(code: str) -> Select[Any]:

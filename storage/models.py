@@ -446,3 +446,10 @@ class ItemTopicRow(Base):
     score: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(String(16))  # rules or editor
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+# Caching: the portal's validators read the newest change of each kind with
+# one indexed max() per column, so that a 304 costs no scan of the items.
+Index("ix_items_changed_at", Item.changed_at)
+Index("ix_items_classified_at", Item.classified_at)
+Index("ix_stories_updated_at", Story.updated_at)

@@ -6,7 +6,7 @@ load a test cannot know.
 
 from __future__ import annotations
 
-from benchmarks import crawl, ingest
+from benchmarks import crawl, ingest, serve
 
 
 def test_crawl_benchmark_crawls_every_feed_then_gets_304s(capsys):
@@ -35,3 +35,20 @@ def test_ingest_benchmark_stores_every_entry_with_its_full_text(capsys):
     assert report.pipeline.cpu_s > 0 and report.floor.cpu_s > 0
     assert report.ratio > 0 and report.cpu_ratio > 0
     assert "ratio pipeline / floor" in capsys.readouterr().out
+
+
+def test_serve_benchmark_answers_full_and_not_modified_under_load(capsys):
+    report = serve.main(
+        ["--items", "300", "--sources", "20", "--clients", "4", "--seconds", "1"]
+    )
+
+    assert report is not None and report.items == 300
+    assert [phase.name for phase in report.phases] == [
+        "feed, full", "feed, 304", "page, full", "page, 304",
+    ]  # fmt: skip
+    for phase in report.phases:
+        wanted = "304" if phase.name.endswith("304") else "200"
+        assert set(phase.statuses) == {wanted} and phase.answers > 0
+        assert 0 < phase.p50_ms <= phase.p99_ms
+    assert set(report.first_answer_ms) == {"feed", "page"}
+    assert "304" in capsys.readouterr().out
