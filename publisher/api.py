@@ -18,6 +18,7 @@ from publisher.context import PortalContext, portal
 from storage.health import SourceHealth, source_health
 from storage.items import Cursor, latest_items, next_cursor
 from storage.models import Item, Source
+from storage.publication import is_public
 from storage.sources import list_sources
 
 PREFIX = "/api/v1"
@@ -31,7 +32,8 @@ class ApiItem(BaseModel):
 
     id: int
     source_id: str
-    title: str
+    title: str = Field(description="The title shown: an editor's correction, if any.")
+    source_title: str = Field(description="The title as the source published it.")
     url: str = Field(description="The original article, at its source.")
     canonical_url: str | None
     summary: str
@@ -115,7 +117,9 @@ def items(
 def item(item_id: int, context: Context) -> ApiItem:
     with context.sessions() as session:
         found = session.scalar(
-            select(Item).options(joinedload(Item.source)).where(Item.id == item_id)
+            select(Item)
+            .options(joinedload(Item.source))
+            .where(Item.id == item_id, is_public())
         )
         if found is None:
             raise HTTPException(404, f"No item with id {item_id}")
@@ -151,7 +155,8 @@ def _api_item(item: Item) -> ApiItem:
     return ApiItem(
         id=item.id,
         source_id=item.source_id,
-        title=item.title,
+        title=item.shown_title,
+        source_title=item.title,
         url=item.url,
         canonical_url=item.canonical_url,
         summary=item.summary,

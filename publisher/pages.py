@@ -12,6 +12,7 @@ from sqlalchemy import text
 from publisher.context import PortalContext, portal
 from publisher.opml import render_opml
 from publisher.paging import cursor_from, page_of
+from storage.curation import HOME, featured_stories
 from storage.health import source_health
 from storage.sources import list_sources
 from storage.stories import latest_stories
@@ -33,9 +34,12 @@ def home(
     with context.sessions() as session:
         # One entry per story: its headline, or its version in ``lang``.
         items = latest_stories(session, size, before=cursor, language=lang)
-    return context.templates.TemplateResponse(
-        request, "home.html", page_of(items, size, cursor, lang)
-    )
+        featured = featured_stories(session, HOME, context.now()) if not cursor else []
+        return context.templates.TemplateResponse(
+            request,
+            "home.html",
+            {"featured": featured, **page_of(items, size, cursor, lang)},
+        )
 
 
 @router.get("/sources", response_class=HTMLResponse, name="sources")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from extractors.entry import Entry
 from storage.models import Item, ItemRegionRow, ItemTopicRow
+from storage.publication import is_public, source_review
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,15 @@ def save_entries(
 
     rows = []
     updated = 0
+    # A new item is published, queued for review or held as the source's
+    # trust says today.
+    review = source_review(session, source_id)
     for key, entry in by_key.items():
         item = existing.get(key)
         if item is None:
-            rows.append(_new_row(source_id, key, entry, now, backlog))
+            rows.append(
+                _new_row(source_id, key, entry, now, backlog) | {"review": review}
+            )
         elif item.content_hash != entry.change_hash:
             for name, value in _values(entry, item.first_seen_at or now, now).items():
                 setattr(item, name, value)
@@ -168,8 +174,10 @@ def latest_items(
     region: str | None = None,
     topic: str | None = None,
     story_roles: tuple[str, ...] | None = None,
+    public: bool = True,
 ) -> list[Item]:
-    """The newest items first, each with its source loaded.
+    """The newest items first, each with its source loaded; only those the
+    public may see unless ``public`` is False.
 
     ``region`` keeps the items of a region and of every region below it: an
     item's regions are stored with their ancestors, so it is one look-up.
@@ -183,6 +191,8 @@ def latest_items(
         .order_by(Item.published_at.desc(), Item.id.desc())
         .limit(limit)
     )
+    if public:
+        query = query.where(is_public())
     if before is not None:
         query = query.where(
             tuple_(Item.published_at, Item.id) < (before.published_at, before.item_id)
@@ -196,17 +206,23 @@ def latest_items(
             or_(Item.story_role.in_(story_roles), Item.story_role.is_(None))
         )
     if region is not None:
-        query = query.where(_member(items_in_region(region), story_roles))
+        query = query.where(_member(items_in_region(region), story_roles, public))
     if topic is not None:
-        query = query.where(_member(items_in_topic(topic), story_roles))
+        query = query.where(_member(items_in_topic(topic), story_roles, public))
     return list(session.scalars(query))
 
 
-def _member(item_ids: Select[Any], story_roles: tuple[str, ...] | None) -> Any:
+def _member(
+    item_ids: Select[Any], story_roles: tuple[str, ...] | None, public: bool
+) -> Any:
     if story_roles is None:
         return Item.id.in_(item_ids)
     member = aliased(Item)
+    # A story is in a region through its shown items only: a hidden copy
+    # filed elsewhere does not carry the story there.
     stories = select(member.story_id).where(member.id.in_(item_ids))
+    if public:
+        stories = stories.where(is_public(member))
     return or_(Item.id.in_(item_ids), Item.story_id.in_(stories))
 
 
