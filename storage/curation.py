@@ -142,6 +142,8 @@ def set_item_regions(
         for region in unique_regions(regions)
     )  # fmt: skip
     if not regions:
+        # Limitation: until the classify stage runs after the next crawl, an
+        # item whose correction was withdrawn is in no region at all.
         item.classified_at = None
     session.flush()
     return before, {"regions": _region_codes(session, item.id)}
@@ -175,6 +177,8 @@ def set_item_topics(
 def reclassify_source_items(session: Session, source_id: str) -> None:
     """Have the classifiers read the source's items again (its place changed);
     editors' corrections stay."""
+    # Limitation: the items move when the classify stage runs after the next
+    # crawl, not at once: the web process holds no classifiers.
     session.execute(
         update(Item).where(Item.source_id == source_id).values(classified_at=None),
         execution_options={"synchronize_session": False},
