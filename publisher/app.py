@@ -19,6 +19,7 @@ from publisher import (
     editor_views,
     feed_views,
     pages,
+    review_views,
     websub_views,
 )
 from publisher.context import PortalConfig, PortalContext
@@ -66,6 +67,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(editor_views.router, include_in_schema=False)
     app.include_router(curation_views.router, include_in_schema=False)
+    app.include_router(review_views.router, include_in_schema=False)
     app.add_exception_handler(
         editor_views.NotSignedIn,
         editor_views.login_redirect,  # type: ignore[arg-type]

@@ -32,7 +32,6 @@ from publisher.auth import (
 from publisher.context import PortalContext, portal
 from publisher.i18n import N_, Message
 from storage.audit import Actor, AuditFilter, audit_entries, record_action
-from storage.curation import CurationError, reclassify_source_items
 from storage.editors import (
     ROLES,
     add_editor,
@@ -190,11 +189,9 @@ def change_source(
     context: Context,
     editor: EditorOnly,
     csrf_token: CsrfField,
-    action: Annotated[str, Form(pattern="^(pause|resume|trust|interval|region)$")],
+    action: Annotated[str, Form(pattern="^(pause|resume|trust|interval)$")],
     trust: Annotated[str, Form(max_length=16)] = "",
     poll_interval: Annotated[str, Form(max_length=6)] = "",
-    region: Annotated[str, Form(max_length=16)] = "",
-    municipality: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     check_csrf(editor, csrf_token)
     now = context.now()
@@ -202,13 +199,9 @@ def change_source(
         source = session.get(Source, source_id)
         if source is None:
             raise HTTPException(404, f"No source with id {source_id!r}")
-        before = _source_state(source)
-        if action == "region":
-            _move_source(context, editor, source, region, municipality)
-            reclassify_source_items(session, source_id)
-        else:
-            _apply_source_change(source, action, trust, poll_interval, now)
-        after = _source_state(source)
+        before = source_state(source)
+        _apply_source_change(source, action, trust, poll_interval, now)
+        after = source_state(source)
         if action == "trust":
             # Items no editor decided on follow the source's new trust.
             stories = apply_trust(session, source_id, source.trust)
@@ -256,7 +249,7 @@ def _poll_interval(value: str) -> int | None:
     return int(value)
 
 
-def _source_state(source: Source) -> dict[str, object]:
+def source_state(source: Source) -> dict[str, object]:
     return {
         "trust": source.trust,
         "paused_at": source.paused_at,
@@ -265,40 +258,6 @@ def _source_state(source: Source) -> dict[str, object]:
         "region": source.region,
         "municipality": source.municipality,
     }
-
-
-def _move_source(
-    context: PortalContext,
-    editor: SignedIn,
-    source: Source,
-    region: str,
-    municipality: str,
-) -> None:
-    """Set the source's NUTS region (and municipality code) after checking the
-    region against the tree; its items are classified again."""
-    region = region.strip().upper()
-    municipality = municipality.strip()
-    if context.regions is None or not region:
-        raise HTTPException(422, "Give the source's country or NUTS code (AT130).")
-    try:
-        node = context.regions([region], editor.email)[0]
-    except CurationError as problem:
-        raise HTTPException(422, str(problem)) from problem
-    if node.level in ("eu", "municipality"):
-        raise HTTPException(
-            422, "The region is a country or NUTS code (AT, AT130); put a "
-            "municipality's code in its own field.",
-        )  # fmt: skip
-    if municipality and not municipality.replace("/", "").replace(" ", "").isalnum():
-        raise HTTPException(
-            422, "The municipality is its LAU code (90001) or COUNTRY/Name."
-        )
-    # Limitation: sources.yaml still names the old place, and the next
-    # 'sources sync' after a change of that entry puts the registry's back.
-    source.country = node.country
-    source.region = node.code if node.level != "country" else None
-    source.municipality = municipality or None
-    source.updated_at = context.now()
 
 
 @router.get("/editors", response_class=HTMLResponse, name="editor_editors")

@@ -346,11 +346,10 @@ def test_a_source_moved_to_another_region_is_checked_audited_and_reclassified(
     portal, editor
 ):
     bad = editor.post(
-        "/editor/sources/wien",
-        data={"csrf_token": editor.headers["x-token"], "action": "region",
-              "region": "ZZ123"},
+        "/editor/sources/wien/region",
+        data={"csrf_token": editor.headers["x-token"], "region": "ZZ123"},
     )  # fmt: skip
-    _post(editor, "/editor/sources/wien", action="region", region="at221")
+    _post(editor, "/editor/sources/wien/region", region="at221")
     portal.classify_waiting()
 
     assert bad.status_code == 422
@@ -377,6 +376,7 @@ def test_curation_forms_posted_without_their_csrf_token_are_refused(portal, edit
         ("/editor/review", {"decision": "approve", "item_id": "1"}),
         ("/editor/items/1", {"action": "hide"}),
         ("/editor/stories/1", {"action": "hide"}),
+        ("/editor/sources/wien/region", {"region": "AT221"}),
     ]
 
     refused = [
@@ -384,7 +384,7 @@ def test_curation_forms_posted_without_their_csrf_token_are_refused(portal, edit
         for path, data in posts
     ]
 
-    assert refused == [403, 403, 403]
+    assert refused == [403, 403, 403, 403]
     with portal.sessions() as session:
         assert session.scalars(select(AuditEntry)).all() == []
         assert session.scalar(select(Item.hidden_at).where(Item.id == 1)) is None

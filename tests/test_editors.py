@@ -100,6 +100,7 @@ EDITOR_POSTS = [
     "/editor/review",
     "/editor/items/1",
     "/editor/stories/1",
+    "/editor/sources/wien/region",
 ]
 
 
