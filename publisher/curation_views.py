@@ -26,6 +26,7 @@ from publisher.editor_views import (
     CsrfField,
     EditorOnly,
     check_csrf,
+    source_or_404,
     source_state,
 )
 from storage.audit import Actor, record_action
@@ -264,9 +265,7 @@ def move_source(
     check_csrf(editor, csrf_token)
     now = context.now()
     with context.sessions() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            raise HTTPException(404, f"No source with id {source_id!r}")
+        source = source_or_404(session, source_id)
         before = source_state(source)
         try:
             _place_source(context, editor, source, region, municipality.strip())

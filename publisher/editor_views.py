@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from publisher.auth import (
     LOGIN_CSRF_COOKIE,
@@ -196,9 +197,7 @@ def change_source(
     check_csrf(editor, csrf_token)
     now = context.now()
     with context.sessions() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            raise HTTPException(404, f"No source with id {source_id!r}")
+        source = source_or_404(session, source_id)
         before = source_state(source)
         _apply_source_change(source, action, trust, poll_interval, now)
         after = source_state(source)
@@ -247,6 +246,13 @@ def _poll_interval(value: str) -> int | None:
             422, "The poll interval is a number of minutes from 5 to 10080."
         )
     return int(value)
+
+
+def source_or_404(session: Session, source_id: str) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise HTTPException(404, f"No source with id {source_id!r}")
+    return source
 
 
 def source_state(source: Source) -> dict[str, object]:
