@@ -220,9 +220,11 @@ class Item(Base):
     # Curation. Whether the item may be shown: published, pending (its source
     # is new: it waits in the review queue), rejected by an editor, or held
     # (its source is held). Set from the source's trust when the item is
-    # stored, and by the source's trust again until an editor decides.
+    # stored, and by the source's trust again until an editor decides. No
+    # index of its own: SQLite would take it for the newest-first lists and
+    # sort every published item.
     review: Mapped[str] = mapped_column(
-        String(16), default="published", server_default="published", index=True
+        String(16), default="published", server_default="published"
     )
     # When and by whom an editor approved or rejected it; None: the source's
     # trust decides.

@@ -34,6 +34,8 @@ def review_queue(
 ) -> list[Item]:
     """Items waiting for review, oldest first (they have waited longest),
     each with its source."""
+    # Limitation: the queue reads every item's review state (no index, see
+    # Item.review): about 0.2 s at 200,000 items on SQLite.
     query = (
         select(Item)
         .options(joinedload(Item.source))

@@ -35,7 +35,6 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("hidden_at", moment, nullable=True))
         batch_op.add_column(sa.Column("corrected_title", sa.Text(), nullable=True))
-        batch_op.create_index("ix_items_review", ["review"], unique=False)
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("hidden_at", moment, nullable=True))
 
@@ -65,7 +64,6 @@ def downgrade() -> None:
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.drop_column("hidden_at")
     with op.batch_alter_table("items", schema=None) as batch_op:
-        batch_op.drop_index("ix_items_review")
         batch_op.drop_column("corrected_title")
         batch_op.drop_column("hidden_at")
         batch_op.drop_column("reviewed_by")
