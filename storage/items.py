@@ -53,21 +53,21 @@ def save_entries(
 
     rows = []
     updated = 0
-    # A new item is published, queued for review or held as the source's
-    # trust says today.
-    review = source_review(session, source_id)
     for key, entry in by_key.items():
         item = existing.get(key)
         if item is None:
-            rows.append(
-                _new_row(source_id, key, entry, now, backlog) | {"review": review}
-            )
+            rows.append(_new_row(source_id, key, entry, now, backlog))
         elif item.content_hash != entry.change_hash:
             for name, value in _values(entry, item.first_seen_at or now, now).items():
                 setattr(item, name, value)
             item.changed_at = now
             updated += 1
     if rows:
+        # A new item is published, queued for review or held as the source's
+        # trust says today.
+        review = source_review(session, source_id)
+        for row in rows:
+            row["review"] = review
         # One multi-row INSERT, not an ORM object per item: a first crawl
         # stores tens of thousands, and the unit of work cost more than the
         # parsing of their feeds.
