@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,13 @@ from classifiers.gazetteer import (
     load_gazetteer,
     read_shipped_nodes,
 )
-from classifiers.regions import ItemRegion, RegionClassifier, SourcePlace
+from classifiers.regions import (
+    ItemRegion,
+    RegionClassifier,
+    SourcePlace,
+    UnknownRegion,
+    add_editor_regions,
+)
 from classifiers.topics import TopicClassifier, TopicResult
 from extractors.entry import Entry
 from extractors.text import html_to_text
@@ -34,6 +41,7 @@ from storage.classification import (
     store_classification,
     unclassified_items,
 )
+from storage.curation import CurationError
 from storage.models import Item, Source
 from storage.regions import read_regions
 
@@ -141,9 +149,27 @@ def classify_waiting_items(
 
 
 def region_decisions(result: Classification) -> list[RegionDecision]:
+    return _decisions(result.regions)
+
+
+def editor_region_decisions(
+    classifiers: Classifiers, codes: Sequence[str], editor: str
+) -> list[RegionDecision]:
+    """The regions an editor's codes name, with their ancestors, as stored
+    corrections; the web app is handed this to check an editor's codes."""
+    try:
+        found = add_editor_regions(
+            [], list(codes), classifiers.regions.gazetteer, editor
+        )
+    except UnknownRegion as error:
+        raise CurationError(str(error)) from error
+    return _decisions(found)
+
+
+def _decisions(regions: Sequence[ItemRegion]) -> list[RegionDecision]:
     return [
         RegionDecision(r.code, r.level, r.country, r.reason, r.evidence, r.via)
-        for r in result.regions
+        for r in regions
     ]
 
 

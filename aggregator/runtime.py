@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aggregator.classification import (
     Classifiers,
     classify_waiting_items,
+    editor_region_decisions,
     gazetteer_with_imports,
 )
 from aggregator.clock import Clock, SystemClock
@@ -33,6 +35,7 @@ from classifiers.taxonomy import load_topics
 from extractors.language import EU_LANGUAGES
 from publisher.app import create_app
 from publisher.context import PortalConfig
+from storage.classification import RegionDecision
 from storage.database import (
     current_revision,
     head_revision,
@@ -223,7 +226,17 @@ class Runtime:
         on_push = None
         if self.settings.websub_enabled:
             on_push = PushIngest(self.settings, self.sessions, self.clock)
-        return create_app(self.portal_config(), self.sessions, on_push, self.clock.now)
+        return create_app(
+            self.portal_config(),
+            self.sessions,
+            on_push,
+            self.clock.now,
+            regions=self.editor_regions,
+        )
+
+    def editor_regions(self, codes: Sequence[str], editor: str) -> list[RegionDecision]:
+        """An editor's region codes checked against the tree, with ancestors."""
+        return editor_region_decisions(self.classifiers(), codes, editor)
 
     def due(self) -> list[str]:
         """Ids of the sources a crawl now would fetch."""

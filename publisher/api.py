@@ -22,6 +22,7 @@ from publisher.search_views import search_form
 from storage.health import SourceHealth, source_health
 from storage.items import Cursor, latest_items, next_cursor
 from storage.models import Item, Source
+from storage.publication import is_public
 from storage.search import SearchCursor, next_search_cursor, search_stories
 from storage.sources import list_sources
 
@@ -37,7 +38,8 @@ class ApiItem(BaseModel):
 
     id: int
     source_id: str
-    title: str
+    title: str = Field(description="The title shown: an editor's correction, if any.")
+    source_title: str = Field(description="The title as the source published it.")
     url: str = Field(description="The original article, at its source.")
     canonical_url: str | None
     summary: str
@@ -176,7 +178,9 @@ def search(
 def item(item_id: int, context: Context) -> ApiItem:
     with context.sessions() as session:
         found = session.scalar(
-            select(Item).options(joinedload(Item.source)).where(Item.id == item_id)
+            select(Item)
+            .options(joinedload(Item.source))
+            .where(Item.id == item_id, is_public())
         )
         if found is None:
             raise HTTPException(404, f"No item with id {item_id}")
@@ -212,7 +216,8 @@ def _api_item(item: Item) -> ApiItem:
     return ApiItem(
         id=item.id,
         source_id=item.source_id,
-        title=item.title,
+        title=item.shown_title,
+        source_title=item.title,
         url=item.url,
         canonical_url=item.canonical_url,
         summary=item.summary,

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from publisher import (
     api,
     browse_views,
+    curation_views,
     editor_views,
     feed_views,
     pages,
+    review_views,
     search_views,
     websub_views,
 )
@@ -25,6 +27,7 @@ from publisher.caching import ConditionalMiddleware, deploy_version
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
 from publisher.i18n import Catalogues, LocaleMiddleware, install_i18n
+from storage.curation import RegionResolver
 
 HERE = Path(__file__).parent
 # What shapes every answer besides the data: a change ends every validator.
@@ -36,11 +39,13 @@ def create_app(
     sessions: sessionmaker[Session],
     on_push: websub_views.PushIngest | None = None,
     now: Callable[[], datetime] | None = None,
+    regions: RegionResolver | None = None,
 ) -> FastAPI:
     """The portal: pages, feeds and static files.
 
     With ``on_push``, also the WebSub callback, which hands it every validly
-    signed push as (source id, body, headers).
+    signed push as (source id, body, headers). ``regions`` checks the region
+    codes editors give an item or a source against the region tree.
     """
     catalogues = Catalogues.load()
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -58,7 +63,7 @@ def create_app(
         openapi_url=f"{api.PREFIX}/openapi.json",
     )
     app.state.portal = PortalContext(
-        config, sessions, templates, now or (lambda: datetime.now(UTC))
+        config, sessions, templates, now or (lambda: datetime.now(UTC)), regions=regions
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router, include_in_schema=False)
@@ -67,6 +72,8 @@ def create_app(
     app.include_router(search_views.router, include_in_schema=False)
     app.include_router(api.router)
     app.include_router(editor_views.router, include_in_schema=False)
+    app.include_router(curation_views.router, include_in_schema=False)
+    app.include_router(review_views.router, include_in_schema=False)
     app.add_exception_handler(
         editor_views.NotSignedIn,
         editor_views.login_redirect,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from publisher.context import PortalContext, portal
 from publisher.paging import cursor_from, page_of
+from storage.curation import featured_stories
 from storage.regions import child_regions, region_node, regions_by_code
 from storage.stories import HEADLINE, VERSION, latest_stories, story_items
 
@@ -44,11 +45,13 @@ def region_page(
             found = regions_by_code(session, ancestors)
             trail = [found[part] for part in ancestors if part in found]
             children = list(child_regions(session, code))
+        featured = featured_stories(session, code, context.now()) if not cursor else []
         return context.templates.TemplateResponse(
             request,
             "region.html",
             {
                 "code": code,
+                "featured": featured,
                 "node": node,
                 "trail": trail,
                 "children": children,

@@ -249,7 +249,7 @@ class ConditionalMiddleware:
 
     def _validators(self, scope: Scope, kind: Kind, request: Headers) -> Validators:
         with self.engine.connect() as connection:
-            mark = change_mark(connection, kind.health, kind.regions)
+            mark = change_mark(connection, kind.health, kind.regions, self.now())
         last_modified = mark.last_modified
         moment: object = None
         if kind.health:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from publisher.auth import LoginPolicy, Passwords
 from publisher.i18n import N_
+from storage.curation import RegionResolver
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class PortalContext:
     templates: Jinja2Templates
     now: Callable[[], datetime] = _utc_now
     passwords: Passwords = field(default_factory=Passwords)
+    # Checks editors' region codes against the region tree; None: no tree,
+    # and editors cannot correct regions.
+    regions: RegionResolver | None = None
 
 
 def portal(request: Request) -> PortalContext:

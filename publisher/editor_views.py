@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from publisher.auth import (
     LOGIN_CSRF_COOKIE,
@@ -42,13 +43,15 @@ from storage.editors import (
 )
 from storage.health import source_health
 from storage.models import Source
+from storage.publication import TRUST_LEVELS, apply_trust
+from storage.review import source_activity
 from storage.sources import list_sources
+from storage.stories import refresh_story
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/editor")
 Context = Annotated[PortalContext, Depends(portal)]
-TRUST_LEVELS = ("trusted", "new", "held")
 
 
 class NotSignedIn(Exception):
@@ -170,7 +173,13 @@ def editor_sources(request: Request, context: Context, editor: EditorOnly) -> Re
         return context.templates.TemplateResponse(
             request,
             "editor_sources.html",
-            {"editor": editor, "rows": rows, "health": health, "trust": TRUST_LEVELS},
+            {
+                "editor": editor,
+                "rows": rows,
+                "health": health,
+                "trust": TRUST_LEVELS,
+                "activity": source_activity(session, context.now()),
+            },
         )
 
 
@@ -188,11 +197,15 @@ def change_source(
     check_csrf(editor, csrf_token)
     now = context.now()
     with context.sessions() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            raise HTTPException(404, f"No source with id {source_id!r}")
-        before = _source_state(source)
+        source = source_or_404(session, source_id)
+        before = source_state(source)
         _apply_source_change(source, action, trust, poll_interval, now)
+        after = source_state(source)
+        if action == "trust":
+            # Items no editor decided on follow the source's new trust.
+            stories = apply_trust(session, source_id, source.trust)
+            for story_id in stories:
+                refresh_story(session, story_id, now)
         record_action(
             session,
             Actor(editor.email, editor.editor_id),
@@ -200,7 +213,7 @@ def change_source(
             ("source", source_id),
             now,
             before=before,
-            after=_source_state(source),
+            after=after,
         )
         session.commit()
     return RedirectResponse(
@@ -235,11 +248,21 @@ def _poll_interval(value: str) -> int | None:
     return int(value)
 
 
-def _source_state(source: Source) -> dict[str, object]:
+def source_or_404(session: Session, source_id: str) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise HTTPException(404, f"No source with id {source_id!r}")
+    return source
+
+
+def source_state(source: Source) -> dict[str, object]:
     return {
         "trust": source.trust,
         "paused_at": source.paused_at,
         "poll_interval": source.poll_interval,
+        "country": source.country,
+        "region": source.region,
+        "municipality": source.municipality,
     }
 
 

@@ -84,9 +84,9 @@ def _json_item(item: Item) -> dict[str, object]:
     entry: dict[str, object] = {
         "id": f"item-{item.id}",
         "url": item.url,
-        "title": item.title,
+        "title": item.shown_title,
         "date_published": item.published_at.isoformat(),
-        "content_text": item.summary or item.title,
+        "content_text": item.summary or item.shown_title,
         "_source": {"id": item.source_id, "name": item.source.name},
     }
     if item.content_html:

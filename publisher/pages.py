@@ -12,6 +12,7 @@ from sqlalchemy import text
 from publisher.context import PortalContext, portal
 from publisher.opml import render_opml
 from publisher.paging import cursor_from, page_of
+from storage.curation import HOME, featured_stories
 from storage.health import source_health
 from storage.overview import stories_by_country, stories_by_topic
 from storage.sources import list_sources
@@ -38,11 +39,13 @@ def home(
         items = latest_stories(session, size, before=cursor, language=lang)
         countries = stories_by_country(session) if cursor is None else []
         topics = stories_by_topic(session) if cursor is None else {}
+        featured = featured_stories(session, HOME, context.now()) if not cursor else []
     return context.templates.TemplateResponse(
         request,
         "home.html",
         {
             **page_of(items, size, cursor, lang),
+            "featured": featured,
             "countries": countries,
             "topic_counts": topics,
             "topics": context.config.topic_labels,

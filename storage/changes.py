@@ -16,7 +16,7 @@ from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from storage.models import FetchLog, Item, Region, Source, Story
+from storage.models import AuditEntry, Feature, FetchLog, Item, Region, Source, Story
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,19 @@ class ChangeMark:
 
 
 def change_mark(
-    connection: Connection, health: bool = False, regions: bool = False
+    connection: Connection,
+    health: bool = False,
+    regions: bool = False,
+    now: datetime | None = None,
 ) -> ChangeMark:
     """The mark of the items, stories and sources; with ``health``, also of
     the crawler's fetches (the sources page), with ``regions`` of the region
     tree (region pages and feeds).
 
     Every part is an indexed max() or a count of a small table. Read on a
-    bare connection: an ORM session would cost more than the query.
+    bare connection: an ORM session would cost more than the query. With
+    ``now``, features that ran out by then change the mark too: a featured
+    story leaves its page when its time is up, with no write to tell.
     """
     sql, moments = _mark_query(connection.dialect.name, health, regions)
     # The driver's own cursor: SQLAlchemy's result object would cost more
@@ -53,8 +58,15 @@ def change_mark(
         cursor.close()
     assert row is not None
     stamps = [_moment(value) for value in row[:moments] if value is not None]
+    parts = tuple(str(value) for value in row)
+    open_features = row[-1]
+    if now is not None and open_features:
+        running = select(func.count()).where(
+            Feature.ended_at.is_(None), Feature.until > now
+        )
+        parts += (connection.execute(running).scalar_one(),)
     return ChangeMark(
-        parts=tuple(str(value) for value in row),
+        parts=parts,
         last_modified=max(stamps, default=None),
     )
 
@@ -79,6 +91,9 @@ def _mark_query(dialect: str, health: bool, regions: bool) -> tuple[str, int]:
     counts: list[ScalarSelect[Any]] = [
         newest_item,
         select(func.count()).select_from(Source).scalar_subquery(),
+        # Every editorial action is audited: approving, hiding, featuring,
+        # correcting a title or a region all add a row.
+        select(func.max(AuditEntry.id)).scalar_subquery(),
     ]
     if health:
         moments.append(_newest(Source.last_fetched_at))
@@ -87,6 +102,13 @@ def _mark_query(dialect: str, health: bool, regions: bool) -> tuple[str, int]:
         # Limitation: a region renamed in place (same codes, same count) keeps
         # the old validators until anything else changes.
         counts.append(select(func.count()).select_from(Region).scalar_subquery())
+    # Last: features not ended by an editor, which may run out with time.
+    counts.append(
+        select(func.count())
+        .select_from(Feature)
+        .where(Feature.ended_at.is_(None))
+        .scalar_subquery()
+    )
     statement = select(*moments, *counts)
     compiled = statement.compile(dialect=_DIALECTS[dialect]())
     return str(compiled), len(moments)

@@ -98,7 +98,7 @@ def store_classification(
                 evidence=region.evidence[:300],
                 via=region.via,
             )
-            for region in _unique(regions)
+            for region in unique_regions(regions)
         )
 
     session.execute(delete(ItemTopicRow).where(ItemTopicRow.item_id == item.id))
@@ -125,7 +125,7 @@ def item_topics(session: Session, item_id: int) -> list[ItemTopicRow]:
     return list(session.scalars(query.order_by(ItemTopicRow.score.desc())))
 
 
-def _unique(regions: Sequence[RegionDecision]) -> list[RegionDecision]:
+def unique_regions(regions: Sequence[RegionDecision]) -> list[RegionDecision]:
     seen: dict[str, RegionDecision] = {}
     for region in regions:
         seen.setdefault(region.code, region)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from extractors.entry import Entry
 from storage.models import Item, ItemRegionRow, ItemTopicRow
+from storage.publication import is_public, source_review
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ def save_entries(
             item.changed_at = now
             updated += 1
     if rows:
+        # A new item is published, queued for review or held as the source's
+        # trust says today.
+        review = source_review(session, source_id)
+        for row in rows:
+            row["review"] = review
         # One multi-row INSERT, not an ORM object per item: a first crawl
         # stores tens of thousands, and the unit of work cost more than the
         # parsing of their feeds.
@@ -168,8 +174,10 @@ def latest_items(
     region: str | None = None,
     topic: str | None = None,
     story_roles: tuple[str, ...] | None = None,
+    public: bool = True,
 ) -> list[Item]:
-    """The newest items first, each with its source loaded.
+    """The newest items first, each with its source loaded; only those the
+    public may see unless ``public`` is False.
 
     ``region`` keeps the items of a region and of every region below it: an
     item's regions are stored with their ancestors, so it is one look-up.
@@ -183,6 +191,8 @@ def latest_items(
         .order_by(Item.published_at.desc(), Item.id.desc())
         .limit(limit)
     )
+    if public:
+        query = query.where(is_public())
     if before is not None:
         query = query.where(
             tuple_(Item.published_at, Item.id) < (before.published_at, before.item_id)
@@ -197,10 +207,10 @@ def latest_items(
         )
     if region is not None:
         rows = _Membership(ItemRegionRow, ItemRegionRow.code, region)
-        query = query.where(rows.condition(session, story_roles))
+        query = query.where(rows.condition(session, story_roles, public))
     if topic is not None:
         rows = _Membership(ItemTopicRow, ItemTopicRow.slug, topic)
-        query = query.where(rows.condition(session, story_roles))
+        query = query.where(rows.condition(session, story_roles, public))
     return list(session.scalars(query))
 
 
@@ -213,7 +223,9 @@ class _Membership:
     key: Any
     value: str
 
-    def condition(self, session: Session, story_roles: tuple[str, ...] | None) -> Any:
+    def condition(
+        self, session: Session, story_roles: tuple[str, ...] | None, public: bool
+    ) -> Any:
         """Whether an item (or, with ``story_roles``, any item of its story)
         is filed here, in the query shape that suits how many are.
 
@@ -222,12 +234,16 @@ class _Membership:
         rare one (a village) by collecting its few items and sorting them.
         """
         if self._is_common(session):
-            return self._looked_up(story_roles)
+            return self._looked_up(story_roles, public)
         item_ids = select(self.table.item_id).where(self.key == self.value)
         if story_roles is None:
             return Item.id.in_(item_ids)
         member = aliased(Item)
+        # A story is in a region through its shown items only: a hidden copy
+        # filed elsewhere does not carry the story there.
         stories = select(member.story_id).where(member.id.in_(item_ids))
+        if public:
+            stories = stories.where(is_public(member))
         return or_(Item.id.in_(item_ids), Item.story_id.in_(stories))
 
     def _is_common(self, session: Session) -> bool:
@@ -240,7 +256,7 @@ class _Membership:
         counted = select(func.count()).select_from(found.subquery())
         return (session.scalar(counted) or 0) >= share
 
-    def _looked_up(self, story_roles: tuple[str, ...] | None) -> Any:
+    def _looked_up(self, story_roles: tuple[str, ...] | None, public: bool) -> Any:
         filed = (
             select(self.table.item_id)
             .where(self.table.item_id == Item.id, self.key == self.value)
@@ -253,9 +269,10 @@ class _Membership:
             select(member.id)
             .join(self.table, self.table.item_id == member.id)
             .where(member.story_id == Item.story_id, self.key == self.value)
-            .exists()
         )
-        return or_(filed, in_story)
+        if public:
+            in_story = in_story.where(is_public(member))
+        return or_(filed, in_story.exists())
 
 
 # Below this many items a region or topic is read by collecting its items.

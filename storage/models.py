@@ -217,7 +217,30 @@ class Item(Base):
     # shared by the language versions of one page.
     language_key: Mapped[str | None] = mapped_column(String(32), index=True)
 
+    # Curation. Whether the item may be shown: published, pending (its source
+    # is new: it waits in the review queue), rejected by an editor, or held
+    # (its source is held). Set from the source's trust when the item is
+    # stored, and by the source's trust again until an editor decides. No
+    # index of its own: SQLite would take it for the newest-first lists and
+    # sort every published item.
+    review: Mapped[str] = mapped_column(
+        String(16), default="published", server_default="published"
+    )
+    # When and by whom an editor approved or rejected it; None: the source's
+    # trust decides.
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(320))
+    # An editor hid it from every public page and feed; the row stays.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The title an editor corrected; ``title`` keeps the source's own.
+    corrected_title: Mapped[str | None] = mapped_column(Text)
+
     source: Mapped[Source] = relationship(back_populates="items")
+
+    @property
+    def shown_title(self) -> str:
+        """The title readers see: an editor's correction, or the source's."""
+        return self.corrected_title or self.title
 
 
 class Story(Base):
@@ -239,6 +262,8 @@ class Story(Base):
     editor_locked: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="0"
     )
+    # Curation: an editor hid the whole story from every public page and feed.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ItemBand(Base):
@@ -453,3 +478,27 @@ class ItemTopicRow(Base):
 Index("ix_items_changed_at", Item.changed_at)
 Index("ix_items_classified_at", Item.classified_at)
 Index("ix_stories_updated_at", Story.updated_at)
+
+
+# Curation (issue 9): stories an editor features on the home or a region page.
+
+
+class Feature(Base):
+    """A story an editor shows in the Featured block of a page until a date.
+
+    ``place`` is "home" or a region code. Ending a feature early sets
+    ``ended_at``; the row stays, as the audit log's subject.
+    """
+
+    __tablename__ = "features"
+    __table_args__ = (Index("ix_features_place_until", "place", "until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), index=True
+    )
+    place: Mapped[str] = mapped_column(String(40))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(320))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

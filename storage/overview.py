@@ -9,6 +9,7 @@ from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Item, ItemRegionRow, ItemTopicRow, Region
+from storage.publication import is_public
 
 
 @dataclass(frozen=True)
@@ -51,5 +52,6 @@ def _story_counts(key: Any, item_id: Any) -> Select[Any]:
     return (
         select(key, func.count(distinct(story)))
         .join(Item, Item.id == item_id)
+        .where(is_public())
         .group_by(key)
     )

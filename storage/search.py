@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from storage.items import items_in_region, items_in_topic
 from storage.models import Item, Region
+from storage.publication import is_public
 from storage.stories import HEADLINE
 
 MAX_TERMS = 12
@@ -257,7 +258,7 @@ def _matching_items(
         Item.published_at,
         rank.label("rank"),
         case((Item.story_role == HEADLINE, 1), else_=0).label("headline"),
-    ).where(matched)
+    ).where(matched, is_public())
 
     if filters.language is not None:
         query = query.where(Item.language == filters.language)

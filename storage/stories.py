@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from storage.items import Cursor, latest_items
 from storage.models import Item, ItemBand, Source, Story, StoryDecision
+from storage.publication import is_public, is_shown
 
 HEADLINE, VERSION, COPY = "headline", "version", "copy"
 # Who issues releases, first: a tie on the date goes to the institution.
@@ -219,7 +220,11 @@ def refresh_story(session: Session, story_id: int, now: datetime) -> None:
         session.flush()
         return
 
-    ranked = sorted(members, key=_headline_order(members))
+    # The headline is chosen among the items readers may see, so that a
+    # story whose original waits for review or is hidden still shows its
+    # published copies; the others follow.
+    order = _headline_order(members)
+    ranked = sorted(members, key=lambda member: (not is_shown(member), order(member)))
     headline = ranked[0]
     languages_seen = {headline.language}
     for member in ranked:
@@ -304,15 +309,15 @@ def merge_stories(
     return kept
 
 
-def story_items(session: Session, story_id: int) -> list[Item]:
-    """Every item of a story, headline first, each with its source."""
-    items = list(
-        session.scalars(
-            select(Item)
-            .options(joinedload(Item.source))
-            .where(Item.story_id == story_id)
-        )
+def story_items(session: Session, story_id: int, public: bool = True) -> list[Item]:
+    """Every item of a story, headline first, each with its source; only
+    those the public may see unless ``public`` is False."""
+    query = (
+        select(Item).options(joinedload(Item.source)).where(Item.story_id == story_id)
     )
+    if public:
+        query = query.where(is_public())
+    items = list(session.scalars(query))
     return sorted(
         items,
         key=lambda item: (item.story_role != HEADLINE, item.published_at, item.id),
@@ -327,6 +332,7 @@ def latest_stories(
     language: str | None = None,
     region: str | None = None,
     topic: str | None = None,
+    public: bool = True,
 ) -> list[Item]:
     """The newest stories first, one item each, with its source loaded.
 
@@ -338,7 +344,7 @@ def latest_stories(
     if source_id is None:
         roles = (HEADLINE, VERSION) if language is not None else (HEADLINE,)
     return latest_items(
-        session, limit, before, source_id, language, region, topic, roles
+        session, limit, before, source_id, language, region, topic, roles, public
     )
 
 

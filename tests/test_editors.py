@@ -84,12 +84,23 @@ def _audit(portal: Runtime, action: str) -> list[AuditEntry]:
         return list(session.scalars(query.order_by(AuditEntry.id)))
 
 
-EDITOR_GETS = ["/editor/", "/editor/editors", "/editor/audit"]
+EDITOR_GETS = [
+    "/editor/",
+    "/editor/editors",
+    "/editor/audit",
+    "/editor/review",
+    "/editor/items/1",
+    "/editor/stories/1",
+]
 EDITOR_POSTS = [
     "/editor/logout",
     "/editor/sources/wien",
     "/editor/editors",
     "/editor/editors/1",
+    "/editor/review",
+    "/editor/items/1",
+    "/editor/stories/1",
+    "/editor/sources/wien/region",
 ]
 
 

@@ -6,14 +6,14 @@ connection made by ``storage.database.make_engine`` has.
 PostgreSQL: a generated tsvector column ``items.search_document`` in the
 'simple' configuration with unaccent, and a GIN index on it.
 
-Revision ID: 0010_search
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-04 09:30:00
 """
 
 from alembic import op
 
-revision = "0010_search"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None

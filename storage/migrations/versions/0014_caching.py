@@ -1,14 +1,14 @@
 """indexes the portal's validators read the newest changes from
 
-Revision ID: 0014_caching
-Revises: 0009
+Revision ID: 0014
+Revises: 0012
 Create Date: 2026-12-04 09:30:00
 """
 
 from alembic import op
 
-revision = "0014_caching"
-down_revision = "0009"
+revision = "0014"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
