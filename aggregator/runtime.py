@@ -26,12 +26,15 @@ from aggregator.errors import DatabaseError
 from aggregator.parsing import make_parse_pool, start_parse_workers
 from aggregator.pipeline import CrawlSummary, Pipeline, Progress
 from aggregator.push import PushIngest
+from aggregator.registration_preview import SourcePreviewer
 from aggregator.registry import load_registry
 from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
+from aggregator.smtp import mail_sender
 from classifiers.taxonomy import load_topics
 from publisher.app import create_app
 from publisher.context import PortalConfig
+from publisher.registrations import RegistrationPolicy
 from storage.database import (
     current_revision,
     head_revision,
@@ -211,6 +214,14 @@ class Runtime:
             login_failures_to_lock=self.settings.login_failures_to_lock,
             login_lock_minutes=self.settings.login_lock_minutes,
             editor_session_hours=self.settings.editor_session_hours,
+            mail_from=self.settings.mail_from,
+            registration=RegistrationPolicy(
+                secret_key=self.settings.secret_key,
+                link_hours=self.settings.registration_link_hours,
+                per_address_hour=self.settings.registrations_per_address_hour,
+                per_network_hour=self.settings.registrations_per_network_hour,
+                per_domain=self.settings.registrations_per_domain,
+            ),
             topic_labels={topic.slug: topic.labels for topic in load_topics()},
         )
 
@@ -218,7 +229,14 @@ class Runtime:
         on_push = None
         if self.settings.websub_enabled:
             on_push = PushIngest(self.settings, self.sessions, self.clock)
-        return create_app(self.portal_config(), self.sessions, on_push, self.clock.now)
+        return create_app(
+            self.portal_config(),
+            self.sessions,
+            on_push,
+            self.clock.now,
+            preview_source=SourcePreviewer(self.settings, self.robots),
+            send_mail=mail_sender(self.settings.smtp_url),
+        )
 
     def due(self) -> list[str]:
         """Ids of the sources a crawl now would fetch."""

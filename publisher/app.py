@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,13 +19,19 @@ from publisher import (
     editor_views,
     feed_views,
     pages,
+    registration_review,
+    registration_views,
     websub_views,
 )
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
 from publisher.i18n import Catalogues, LocaleMiddleware, install_i18n
+from publisher.registration_mail import RegistrationMail
+from publisher.registrations import MailSender, Registering
+from publisher.source_preview import PreviewSource
 
 HERE = Path(__file__).parent
+logger = logging.getLogger(__name__)
 
 
 def create_app(
@@ -32,11 +39,15 @@ def create_app(
     sessions: sessionmaker[Session],
     on_push: websub_views.PushIngest | None = None,
     now: Callable[[], datetime] | None = None,
+    preview_source: PreviewSource | None = None,
+    send_mail: MailSender | None = None,
 ) -> FastAPI:
     """The portal: pages, feeds and static files.
 
     With ``on_push``, also the WebSub callback, which hands it every validly
-    signed push as (source id, body, headers).
+    signed push as (source id, body, headers). With ``preview_source`` (the
+    crawler's check of an address), ``send_mail`` and a secret key in the
+    config, also the registration of municipalities' sources.
     """
     catalogues = Catalogues.load()
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -68,7 +79,39 @@ def create_app(
     app.add_middleware(LocaleMiddleware, locales=catalogues.locales)
     # Feeds and pages are text that shrinks to a fifth; feed readers poll often.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
+    if preview_source is not None and send_mail is not None:
+        _install_registrations(
+            app, config, sessions, catalogues, preview_source, send_mail
+        )
     if on_push is not None:
         app.state.push_ingest = on_push
         app.include_router(websub_views.router, include_in_schema=False)
     return app
+
+
+def _install_registrations(
+    app: FastAPI,
+    config: PortalConfig,
+    sessions: sessionmaker[Session],
+    catalogues: Catalogues,
+    preview_source: PreviewSource,
+    send_mail: MailSender,
+) -> None:
+    if not config.registration.secret_key:
+        logger.warning(
+            "Registrations are off: set AGGREGATOR_SECRET_KEY to sign their links"
+        )
+        return
+    context: PortalContext = app.state.portal
+    app.state.registration_desk = registration_views.RegistrationDesk(
+        Registering(sessions, config.registration, preview_source, context.now),
+        RegistrationMail(
+            catalogues, config.mail_from, config.base_url, config.site_title
+        ),
+        send_mail,
+        catalogues,
+    )
+    context.templates.env.globals["registrations_enabled"] = True
+    app.include_router(registration_views.router, include_in_schema=False)
+    app.include_router(registration_views.api_router)
+    app.include_router(registration_review.router, include_in_schema=False)

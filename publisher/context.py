@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from publisher.auth import LoginPolicy, Passwords
 from publisher.i18n import N_
+from publisher.registrations import RegistrationPolicy
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class PortalConfig:
     login_failures_to_lock: int = 10
     login_lock_minutes: int = 15
     editor_session_hours: int = 12
+    # Sender of the portal's e-mails, and the registrations' secret and limits.
+    mail_from: str = "portal@localhost"
+    registration: RegistrationPolicy = field(
+        default_factory=lambda: RegistrationPolicy("")
+    )
     # Each topic's slug and its labels by language, from the taxonomy.
     topic_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
