@@ -50,7 +50,9 @@ def _refusal(error: FetchError, url: str) -> PreviewRefused:
     kind = error.kind
     if kind == "http_status" and error.status in (404, 410):
         kind = "not_found"
-    return PreviewRefused(kind, error.url or url, str(error), error.status)
+    # The registrant reads the address they gave; the hop that failed (a
+    # redirect, robots.txt) goes to the log and the attempt's detail.
+    return PreviewRefused(kind, url, f"{error.url}: {error}", error.status)
 
 
 def _preview(check: FeedCheck | PageCheck, url: str) -> SourcePreview:
@@ -61,14 +63,14 @@ def _preview(check: FeedCheck | PageCheck, url: str) -> SourcePreview:
         )
 
     for advertised in check.working_feeds:
-        feed = advertised.feed
-        assert feed is not None
+        found = advertised.feed
+        assert found is not None
         return SourcePreview(
             advertised.candidate.url,
             "feed",
-            feed.title or advertised.candidate.title,
-            feed.language or None,
-            _items(feed.entries),
+            found.title or advertised.candidate.title,
+            found.language or None,
+            _items(found.entries),
         )
 
     if check.releases:

@@ -318,9 +318,20 @@ def withdraw(registering: Registering, registration_id: int, reason: str) -> Non
     that registering again is not refused as a duplicate."""
     with registering.sessions() as session:
         registration = session.get(Registration, registration_id)
-        if registration is not None:
-            session.delete(registration)
-        record_attempt(session, registering.now(), "", "", "mail_failed", None, reason)
+        if registration is None:
+            return
+        address = registration.address
+        url = registration.source_url
+        session.delete(registration)
+        record_attempt(
+            session,
+            registering.now(),
+            address,
+            network_of(address),
+            "mail_failed",
+            url,
+            reason,
+        )
         session.commit()
 
 
@@ -358,6 +369,8 @@ def registrable_domain(host: str) -> str:
 
 def is_verified_contact(email: str, website: str) -> bool:
     """Whether the contact's address is on the website's registrable domain."""
+    # Limitation: this proves that the contact receives mail at the website's
+    # domain, not that the website is the municipality's; editors check that.
     host = urlsplit(website).hostname or ""
     email_domain = email.rpartition("@")[2].strip().lower().rstrip(".")
     if not host or not email_domain:

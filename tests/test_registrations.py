@@ -33,6 +33,7 @@ from publisher.registrations import (
 )
 from storage.editors import add_editor
 from storage.models import (
+    AuditEntry,
     Item,
     ItemRegionRow,
     Registration,
@@ -40,13 +41,16 @@ from storage.models import (
     Source,
 )
 from storage.regions import upsert_regions
-from tests.conftest import Site
+from tests.conftest import SetClock, Site
 
 START = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 SECRET = "a test secret that signs the links"
 GRAZ = "geo:2778067"
 ADDRESS = "203.0.113.7"
+# Tests of pages and rules whose storage the other tests cover on both
+# databases run on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 class Inbox:
@@ -78,14 +82,6 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 def inbox(smtp_server) -> Inbox:
     smtp_server[0].messages.clear()
     return smtp_server[0]
-
-
-class SetClock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 @pytest.fixture
@@ -361,6 +357,7 @@ def test_tenth_registration_from_one_address_in_an_hour_is_refused(
     assert later.status_code == 201
 
 
+@SQLITE_ONLY
 def test_a_neighbour_in_the_same_network_shares_the_limit(portal, site):
     portal.settings = portal.settings.model_copy(
         update={"registrations_per_network_hour": 1}
@@ -462,8 +459,78 @@ def test_networks_are_the_24_or_48_around_an_address():
     assert registrable_domain("www.wien.gv.at") == "wien.gv.at"
 
 
+@SQLITE_ONLY
 def test_registration_endpoint_is_described_in_openapi(client):
     document = client.get("/api/v1/openapi.json").json()
 
     assert "post" in document["paths"]["/api/v1/registrations"]
     assert "/api/v1/registrations/municipalities" in document["paths"]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("action", "subject", "state"),
+    [
+        ("reject", "The registration of Graz was declined", "declined"),
+        ("changes", "The registration of Graz needs changes", "changes asked for"),
+    ],
+)
+def test_editor_declines_or_asks_for_changes_with_a_reason_the_registrant_reads(
+    portal, client, site, inbox, action, subject, state
+):
+    _serve_town(site)
+    client.post("/api/v1/registrations", json=_registration(site))
+    client.get(_link(inbox.messages[0], "/register/confirm/"))
+    anonymous = client.get("/editor/registrations", follow_redirects=False)
+    _login(client)
+    queue = BeautifulSoup(client.get("/editor/registrations").text, "lxml")
+    token = queue.select_one("input[name=csrf_token]")["value"]
+    path = queue.select_one("article.registration form")["action"]
+
+    silent = client.post(path, data={"csrf_token": token, "action": action})
+    forged = client.post(
+        path, data={"csrf_token": "forged", "action": action, "note": "x"}
+    )
+    decided = client.post(
+        path,
+        data={"csrf_token": token, "action": action, "note": "Use the press feed."},
+    )
+
+    assert anonymous.status_code == 303
+    assert (silent.status_code, forged.status_code, decided.status_code) == (
+        422,
+        403,
+        200,
+    )
+    decision = inbox.messages[-1]
+    assert decision["Subject"] == subject
+    assert "Use the press feed." in decision.get_content()
+    assert _count(portal, Source) == 0
+    with portal.sessions() as session:
+        [entry] = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == f"registration.{action}")
+        ).all()
+        assert (entry.actor, entry.note) == ("ed@portal.test", "Use the press feed.")
+    status = BeautifulSoup(
+        client.get(_link(decision, "/register/status/")).text, "lxml"
+    )
+    assert status.select_one("dd.state").text.startswith(state)
+    assert status.select_one("dd.note").text == "Use the press feed."
+
+
+@SQLITE_ONLY
+def test_the_form_shows_why_an_address_was_refused(client, site, portal):
+    page = client.post(
+        "/register",
+        data={"municipality_name": "Nowhere", "website": site.url("/"),
+              "source_url": "http://10.0.0.1/feed", "languages": "en",
+              "contact_name": "N", "contact_email": "n@nowhere.example"},
+    )  # fmt: skip
+
+    assert page.status_code == 422
+    alert = BeautifulSoup(page.text, "lxml").select_one("[role=alert]").text
+    assert alert == (
+        "http://10.0.0.1/feed leads to a private or local network address, "
+        "which the portal does not fetch."
+    )
+    assert _count(portal, Registration) == 0
