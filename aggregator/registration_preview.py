@@ -31,22 +31,26 @@ class SourcePreviewer:
         self._robots = robots
 
     async def __call__(self, url: str, website: str) -> SourcePreview:
+        try:
+            await check_host(AddressGuard(self._settings.allow_hosts), website)
+        except FetchError as error:
+            raise _refusal(error, website) from error
+
         # One crawler per check: registrations are rare, and a pool bound to
         # one event loop would not outlive a test client's loop.
         async with Crawler(self._settings, robots=self._robots) as crawler:
             try:
-                await check_host(AddressGuard(self._settings.allow_hosts), website)
                 check = await check_address(crawler, url)
             except FetchError as error:
-                logger.info(
-                    "Registration address refused",
-                    extra={"url": error.url, "kind": error.kind, "error": str(error)},
-                )
                 raise _refusal(error, url) from error
         return _preview(check, url)
 
 
 def _refusal(error: FetchError, url: str) -> PreviewRefused:
+    logger.info(
+        "Registration address refused",
+        extra={"url": error.url, "kind": error.kind, "error": str(error)},
+    )
     kind = error.kind
     if kind == "http_status" and error.status in (404, 410):
         kind = "not_found"

@@ -534,3 +534,41 @@ def test_the_form_shows_why_an_address_was_refused(client, site, portal):
         "which the portal does not fetch."
     )
     assert _count(portal, Registration) == 0
+
+
+@SQLITE_ONLY
+def test_a_private_website_is_refused_like_a_private_feed(client, site, portal):
+    site.serve_file("/presse.rss", "feeds/rss20.xml", "application/rss+xml")
+
+    response = client.post(
+        "/api/v1/registrations",
+        json=_registration(
+            site, website="http://192.168.1.1/", source_url=site.url("/presse.rss")
+        ),
+    )
+
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("http://192.168.1.1/ leads to a")
+    assert site.requests_for("/presse.rss") == []
+    assert _count(portal, Registration) == 0
+
+
+@SQLITE_ONLY
+def test_registration_is_withdrawn_when_its_e_mail_cannot_be_sent(portal, site):
+    _serve_town(site)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    portal.settings = portal.settings.model_copy(
+        update={"smtp_url": f"smtp://127.0.0.1:{closed}"}
+    )
+
+    with _client(portal) as client:
+        response = client.post("/api/v1/registrations", json=_registration(site))
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "mail_failed"
+    assert _count(portal, Registration) == 0
+    with portal.sessions() as session:
+        outcomes = session.scalars(select(RegistrationAttempt.outcome)).all()
+        assert sorted(outcomes) == ["accepted", "mail_failed"]
