@@ -38,7 +38,7 @@ from publisher.registrations import (
 from publisher.source_preview import SourcePreview
 from storage.health import source_health
 from storage.items import latest_items
-from storage.models import Registration
+from storage.models import Region, Registration
 from storage.registrations import find_municipalities
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ async def register_from_page(
         honeypot=homepage,
     )
     try:
-        registration_id, preview = await _register(request, registration, form)
+        _registration_id, preview = await _register(request, registration, form)
     except RegistrationRefused as refusal:
         values = await request.form()
         return _form_page(
@@ -109,7 +109,7 @@ async def register_from_page(
     return context.templates.TemplateResponse(
         request,
         "register_done.html",
-        {"preview": preview, "registration_id": registration_id},
+        {"preview": preview},
         status_code=201,
     )
 
@@ -355,6 +355,10 @@ def _form_page(
 ) -> Response:
     with context.sessions() as session:
         found = find_municipalities(session, query) if query else []
+        chosen = session.get(Region, str(values.get("region_code") or "")[:40])
+        if chosen is not None and chosen not in found:
+            # A refused form keeps the municipality its sender chose.
+            found.insert(0, chosen)
         return context.templates.TemplateResponse(
             request,
             "register.html",

@@ -522,17 +522,20 @@ def test_editor_declines_or_asks_for_changes_with_a_reason_the_registrant_reads(
 def test_the_form_shows_why_an_address_was_refused(client, site, portal):
     page = client.post(
         "/register",
-        data={"municipality_name": "Nowhere", "website": site.url("/"),
+        data={"region_code": GRAZ, "website": site.url("/"),
               "source_url": "http://10.0.0.1/feed", "languages": "en",
               "contact_name": "N", "contact_email": "n@nowhere.example"},
     )  # fmt: skip
 
     assert page.status_code == 422
-    alert = BeautifulSoup(page.text, "lxml").select_one("[role=alert]").text
+    document = BeautifulSoup(page.text, "lxml")
+    alert = document.select_one("[role=alert]").text
     assert alert == (
         "http://10.0.0.1/feed leads to a private or local network address, "
         "which the portal does not fetch."
     )
+    assert document.select_one("input[name=region_code][checked]")["value"] == GRAZ
+    assert document.select_one("input[name=contact_name]")["value"] == "N"
     assert _count(portal, Registration) == 0
 
 
