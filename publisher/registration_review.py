@@ -169,5 +169,7 @@ def _place(region: Region | None) -> dict[str, str | None]:
     parent = region.parent if region.parent and len(region.parent) > 2 else None
     if region.code.startswith("lau:"):
         return {"region": parent, "municipality": region.code.rsplit(":", 1)[1]}
+    # Limitation: the source's municipality column holds 32 characters, so a
+    # longer name is cut and the source is then placed by its NUTS 3 region.
     name = f"{region.country}/{region.name}"
     return {"region": parent, "municipality": name[:32]}
