@@ -14,6 +14,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import certifi
 import httpcore
@@ -43,6 +44,20 @@ class AddressGuard:
         if host.lower().rstrip(".") in self._names:
             return True
         return any(address in network for network in self._networks)
+
+
+async def check_host(guard: AddressGuard, url: str) -> None:
+    """Raise ``FetchError`` unless the host of ``url`` resolves to an address
+    the guard allows: a website that is named but not fetched meets the rule
+    all the same."""
+    host = urlsplit(url).hostname or ""
+    addresses = await _resolve(host, 0)
+    if not any(guard.allows(host, address) for address in addresses):
+        raise FetchError(
+            "refused_address",
+            f"{host} resolves to the non-public address {addresses[0]}",
+            url=url,
+        )
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

@@ -28,13 +28,16 @@ from aggregator.errors import DatabaseError
 from aggregator.parsing import make_parse_pool, start_parse_workers
 from aggregator.pipeline import CrawlSummary, Pipeline, Progress
 from aggregator.push import PushIngest
+from aggregator.registration_preview import SourcePreviewer
 from aggregator.registry import load_registry
 from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
+from aggregator.smtp import mail_sender
 from classifiers.taxonomy import load_topics
 from extractors.language import EU_LANGUAGES
 from publisher.app import create_app
 from publisher.context import PortalConfig
+from publisher.registrations import RegistrationPolicy
 from storage.classification import RegionDecision
 from storage.database import (
     current_revision,
@@ -218,6 +221,14 @@ class Runtime:
             feed_max_age=self.settings.feed_max_age,
             page_max_age=self.settings.page_max_age,
             response_cache_entries=self.settings.response_cache_entries,
+            mail_from=self.settings.mail_from,
+            registration=RegistrationPolicy(
+                secret_key=self.settings.secret_key,
+                link_hours=self.settings.registration_link_hours,
+                per_address_hour=self.settings.registrations_per_address_hour,
+                per_network_hour=self.settings.registrations_per_network_hour,
+                per_domain=self.settings.registrations_per_domain,
+            ),
             topic_labels={topic.slug: topic.labels for topic in load_topics()},
             news_languages=tuple(sorted(EU_LANGUAGES)),
         )
@@ -232,6 +243,8 @@ class Runtime:
             on_push,
             self.clock.now,
             regions=self.editor_regions,
+            preview_source=SourcePreviewer(self.settings, self.robots),
+            send_mail=mail_sender(self.settings.smtp_url),
         )
 
     def editor_regions(self, codes: Sequence[str], editor: str) -> list[RegionDecision]:

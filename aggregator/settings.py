@@ -196,6 +196,34 @@ class Settings(BaseSettings):
         description="Rendered feeds, pages and API answers kept in memory by "
         "each web process, keyed by their ETag; 0 keeps none.",
     )
+    mail_from: str = Field(
+        "portal@localhost",
+        description="Sender address of the portal's e-mails (registrations).",
+    )
+    registration_link_hours: int = Field(
+        72,
+        ge=1,
+        le=720,
+        description="How long the confirmation link e-mailed to a registrant works.",
+    )
+    registrations_per_address_hour: int = Field(
+        9,
+        ge=1,
+        description="Registration attempts accepted from one address in an hour; "
+        "the next is refused.",
+    )
+    registrations_per_network_hour: int = Field(
+        30,
+        ge=1,
+        description="Registration attempts accepted from one /24 (IPv4) or /48 "
+        "(IPv6) network in an hour; the next is refused.",
+    )
+    registrations_per_domain: int = Field(
+        3,
+        ge=1,
+        description="Registrations of one website domain waiting for confirmation "
+        "or review at once; another is refused until they are decided.",
+    )
 
     @field_validator("allow_hosts", mode="before")
     @classmethod

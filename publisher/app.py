@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,8 @@ from publisher import (
     editor_views,
     feed_views,
     pages,
+    registration_review,
+    registration_views,
     review_views,
     search_views,
     websub_views,
@@ -27,11 +30,15 @@ from publisher.caching import ConditionalMiddleware, deploy_version
 from publisher.context import PortalConfig, PortalContext
 from publisher.feeds import install_filters
 from publisher.i18n import Catalogues, LocaleMiddleware, install_i18n
+from publisher.registration_mail import RegistrationMail
+from publisher.registrations import MailSender, Registering
+from publisher.source_preview import PreviewSource
 from storage.curation import RegionResolver
 
 HERE = Path(__file__).parent
 # What shapes every answer besides the data: a change ends every validator.
 VERSIONED = (HERE / "templates", HERE / "translations", HERE / "static")
+logger = logging.getLogger(__name__)
 
 
 def create_app(
@@ -40,12 +47,17 @@ def create_app(
     on_push: websub_views.PushIngest | None = None,
     now: Callable[[], datetime] | None = None,
     regions: RegionResolver | None = None,
+    preview_source: PreviewSource | None = None,
+    send_mail: MailSender | None = None,
 ) -> FastAPI:
     """The portal: pages, feeds and static files.
 
     With ``on_push``, also the WebSub callback, which hands it every validly
     signed push as (source id, body, headers). ``regions`` checks the region
     codes editors give an item or a source against the region tree.
+    signed push as (source id, body, headers). With ``preview_source`` (the
+    crawler's check of an address), ``send_mail`` and a secret key in the
+    config, also the registration of municipalities' sources.
     """
     catalogues = Catalogues.load()
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -90,7 +102,40 @@ def create_app(
         now=app.state.portal.now,
     )
     app.add_middleware(LocaleMiddleware, locales=catalogues.locales)
+
+    if preview_source is not None and send_mail is not None:
+        _install_registrations(
+            app, config, sessions, catalogues, preview_source, send_mail
+        )
     if on_push is not None:
         app.state.push_ingest = on_push
         app.include_router(websub_views.router, include_in_schema=False)
     return app
+
+
+def _install_registrations(
+    app: FastAPI,
+    config: PortalConfig,
+    sessions: sessionmaker[Session],
+    catalogues: Catalogues,
+    preview_source: PreviewSource,
+    send_mail: MailSender,
+) -> None:
+    if not config.registration.secret_key:
+        logger.warning(
+            "Registrations are off: set AGGREGATOR_SECRET_KEY to sign their links"
+        )
+        return
+    context: PortalContext = app.state.portal
+    app.state.registration_desk = registration_views.RegistrationDesk(
+        Registering(sessions, config.registration, preview_source, context.now),
+        RegistrationMail(
+            catalogues, config.mail_from, config.base_url, config.site_title
+        ),
+        send_mail,
+        catalogues,
+    )
+    context.templates.env.globals["registrations_enabled"] = True
+    app.include_router(registration_views.router, include_in_schema=False)
+    app.include_router(registration_views.api_router)
+    app.include_router(registration_review.router, include_in_schema=False)

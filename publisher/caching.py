@@ -69,8 +69,9 @@ class Kinds:
     def of_path(self, path: str) -> Kind | None:
         """The kind of answer at ``path`` (without its locale prefix); None
         for what is not the portal's to validate (static files, which carry
-        their own, the health check, WebSub callbacks)."""
-        if path.startswith(("/static/", "/websub/", "/editor")) or path == "/healthz":
+        their own, the health check, WebSub callbacks, and the pages of one
+        registrant or subscriber, which change with their own actions)."""
+        if path.startswith(_NOT_VALIDATED) or path == "/healthz":
             return None
         if path.startswith("/feeds/regions/"):
             return self.region_feed
@@ -81,6 +82,17 @@ class Kinds:
         if path.startswith("/regions/"):
             return self.region_page
         return self.page
+
+
+_NOT_VALIDATED = (
+    "/static/",
+    "/websub/",
+    "/editor",
+    "/register",
+    "/api/v1/registrations",
+    "/subscribe",
+    "/subscriptions",
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from publisher.auth import LoginPolicy, Passwords
 from publisher.i18n import N_
+from publisher.registrations import RegistrationPolicy
 from storage.curation import RegionResolver
 
 
@@ -35,6 +36,11 @@ class PortalConfig:
     feed_max_age: int = 300
     page_max_age: int = 60
     response_cache_entries: int = 256
+    # Sender of the portal's e-mails, and the registrations' secret and limits.
+    mail_from: str = "portal@localhost"
+    registration: RegistrationPolicy = field(
+        default_factory=lambda: RegistrationPolicy("")
+    )
     # Each topic's slug and its labels by language, from the taxonomy.
     topic_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # The languages items may be in (ISO 639-1), offered as filters.

@@ -502,3 +502,76 @@ class Feature(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(320))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- Registrations: municipalities registering their own source ---
+
+
+class Registration(Base):
+    """A municipality's request to have its feed or press-release page crawled.
+
+    ``state`` is unconfirmed (the contact has not opened the e-mailed link),
+    confirmed (waiting for editors), approved (``source_id`` is its source),
+    rejected or changes (editors asked for changes; the registrant registers
+    again). ``verified`` is set on confirmation when the contact's e-mail
+    domain is the website's registrable domain.
+    """
+
+    __tablename__ = "registrations"
+    __table_args__ = (Index("ix_registrations_domain_state", "domain", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    # The node of the region tree, or empty when the registrant named a
+    # municipality the tree does not hold (``municipality_name`` then).
+    region_code: Mapped[str | None] = mapped_column(String(40))
+    municipality_name: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(2))
+    website: Mapped[str] = mapped_column(String(2000))
+    # What the registrant typed, and the feed or listing found from it.
+    given_url: Mapped[str] = mapped_column(String(2000))
+    source_url: Mapped[str] = mapped_column(String(2000), index=True)
+    source_kind: Mapped[str] = mapped_column(String(16))
+    source_title: Mapped[str] = mapped_column(String(500), default="")
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The interface language the registrant used: their e-mails' language.
+    locale: Mapped[str] = mapped_column(String(8))
+    # The website's registrable domain (public-suffix aware).
+    domain: Mapped[str] = mapped_column(String(253))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    # The editor's reason for a rejection or the changes asked for.
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL")
+    )
+
+
+class RegistrationAttempt(Base):
+    """One registration form or API call received, accepted or refused.
+
+    Kept for the limits per address and per network, and so that every
+    refusal can be looked up later with its reason.
+    """
+
+    __tablename__ = "registration_attempts"
+    __table_args__ = (
+        Index("ix_registration_attempts_address_at", "address", "at"),
+        Index("ix_registration_attempts_network_at", "network", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(String(64))
+    # The /24 (IPv4) or /48 (IPv6) network of the address.
+    network: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    # "accepted", or why it was refused (rate_limit, honeypot, not_a_feed...).
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Item, Source
+from storage.registrations import registered_source_ids
 
 # The fields a registry entry sets; everything else on a source is the
 # crawler's own bookkeeping and survives a sync.
@@ -43,11 +44,14 @@ def sync_sources(
     """Make the active sources match ``entries`` (each a mapping with an id).
 
     New ids are added and due at once; changed ones are updated; ids no longer
-    listed are retired, never deleted, so their items stay published. A
-    retired source listed again comes back to life. The caller commits.
+    listed are retired, never deleted, so their items stay published; sources
+    that came from registrations are left alone. A retired source listed
+    again comes back to life. The caller commits.
     """
     report = SyncReport()
     known = {source.id: source for source in session.scalars(select(Source))}
+    # Sources that municipalities registered live outside the registry file.
+    registered = registered_source_ids(session)
     listed = set()
 
     for entry in entries:
@@ -102,7 +106,9 @@ def sync_sources(
         report.updated.append(source_id)
 
     for source_id, source in known.items():
-        if source_id not in listed and source.state in ("active", "gone"):
+        if source_id in listed or source_id in registered:
+            continue
+        if source.state in ("active", "gone"):
             source.state = "retired"
             source.retired_at = now
             source.updated_at = now

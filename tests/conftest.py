@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -29,6 +30,16 @@ class Reply:
     body: bytes = b""
     # A body sent piece by piece, without a length, for slow or endless answers.
     stream: Callable[[], Iterator[bytes]] | None = None
+
+
+class SetClock:
+    """A clock that stays where a test sets it."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
 
 
 class Site:
