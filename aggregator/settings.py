@@ -187,8 +187,9 @@ class Settings(BaseSettings):
     page_max_age: int = Field(
         60,
         ge=0,
-        description="Seconds a portal page or API answer may be reused before "
-        "it is asked again; also how often the sources page's health refreshes.",
+        description="Seconds an API answer may be reused before it is asked "
+        "again (pages are asked again each time they are shown); also how often "
+        "the sources page's health refreshes.",
     )
     response_cache_entries: int = Field(
         256,

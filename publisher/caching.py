@@ -52,18 +52,26 @@ class Kinds:
     region_feed: Kind
     page: Kind
     region_page: Kind
-    health: Kind
+    health_page: Kind
+    answer: Kind
+    health_answer: Kind
 
     @classmethod
     def of(cls, config: PortalConfig) -> Kinds:
         feeds = f"public, max-age={config.feed_max_age}"
-        pages = f"public, max-age={config.page_max_age}"
+        answers = f"public, max-age={config.page_max_age}"
+        # A page is asked again each time it is shown (a 304 costs little):
+        # an editor who features a story, or a reader back from the story,
+        # sees the page as it is now, not as the browser kept it.
+        pages = "public, no-cache"
         return cls(
             feed=Kind("feed", feeds),
             region_feed=Kind("feed", feeds, regions=True),
             page=Kind("page", pages),
             region_page=Kind("page", pages, regions=True),
-            health=Kind("health", pages, health=True),
+            health_page=Kind("health", pages, health=True),
+            answer=Kind("page", answers),
+            health_answer=Kind("health", answers, health=True),
         )
 
     def of_path(self, path: str) -> Kind | None:
@@ -77,8 +85,12 @@ class Kinds:
             return self.region_feed
         if path.startswith("/feeds/") or path == "/sources.opml":
             return self.feed
-        if path == "/sources" or path.startswith("/api/v1/sources"):
-            return self.health
+        if path.startswith("/api/v1/sources"):
+            return self.health_answer
+        if path.startswith("/api/"):
+            return self.answer
+        if path == "/sources":
+            return self.health_page
         if path.startswith("/regions/"):
             return self.region_page
         return self.page

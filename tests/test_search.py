@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData, Table, create_engine, insert, text
+from sqlalchemy import MetaData, Table, create_engine, insert, make_url, text
 
 from aggregator.runtime import Runtime
 from aggregator.settings import Settings
@@ -287,8 +287,25 @@ def test_excerpt_marks_the_words_and_shows_a_repeated_teaser_once():
     ]
 
 
-def test_upgrade_indexes_the_items_stored_before_it(database_url):
-    engine = make_engine(database_url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    """A database of its own: the module's filled portal holds the shared one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"{make_url(server).database}_empty"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_upgrade_indexes_the_items_stored_before_it(empty_database_url):
+    engine = make_engine(empty_database_url)
     upgrade_database(engine, "0009")
     # The tables as that revision left them: the models know later columns.
     with engine.begin() as connection:
