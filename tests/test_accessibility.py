@@ -11,7 +11,8 @@ import pytest
 from browser import chromium_page, screenshot
 from test_browser_portal import portal  # noqa: F401 (the demo portal)
 
-# The axe-core rule tags checked: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+# The axe-core rules run: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's
+# best practices (every part of the page in a landmark, one main, one h1).
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 PAGES = {
     "home": "/",
