@@ -29,6 +29,7 @@ from aggregator.push import PushIngest
 from aggregator.registry import load_registry
 from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
+from aggregator.subscription_mail import subscription_mail
 from classifiers.taxonomy import load_topics
 from publisher.app import create_app
 from publisher.context import PortalConfig
@@ -218,7 +219,13 @@ class Runtime:
         on_push = None
         if self.settings.websub_enabled:
             on_push = PushIngest(self.settings, self.sessions, self.clock)
-        return create_app(self.portal_config(), self.sessions, on_push, self.clock.now)
+        return create_app(
+            self.portal_config(),
+            self.sessions,
+            on_push,
+            self.clock.now,
+            subscription_mail(self.settings),
+        )
 
     def due(self) -> list[str]:
         """Ids of the sources a crawl now would fetch."""

@@ -18,6 +18,7 @@ from publisher import (
     editor_views,
     feed_views,
     pages,
+    subscribe_views,
     websub_views,
 )
 from publisher.context import PortalConfig, PortalContext
@@ -32,11 +33,13 @@ def create_app(
     sessions: sessionmaker[Session],
     on_push: websub_views.PushIngest | None = None,
     now: Callable[[], datetime] | None = None,
+    subscription_mail: subscribe_views.SubscriptionMail | None = None,
 ) -> FastAPI:
     """The portal: pages, feeds and static files.
 
     With ``on_push``, also the WebSub callback, which hands it every validly
-    signed push as (source id, body, headers).
+    signed push as (source id, body, headers). Without ``subscription_mail``
+    the subscription pages say that e-mail subscriptions are not available.
     """
     catalogues = Catalogues.load()
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -59,6 +62,8 @@ def create_app(
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(feed_views.router, include_in_schema=False)
     app.include_router(browse_views.router, include_in_schema=False)
+    app.include_router(subscribe_views.router, include_in_schema=False)
+    app.state.subscription_mail = subscription_mail
     app.include_router(api.router)
     app.include_router(editor_views.router, include_in_schema=False)
     app.add_exception_handler(

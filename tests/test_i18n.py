@@ -31,7 +31,11 @@ SOURCES = [
 
 
 def _interface_messages() -> set[str]:
-    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    method_map = [
+        ("**.py", "python"),
+        ("**/templates/**.html", "jinja2"),
+        ("**/templates/mail/**.txt", "jinja2"),
+    ]
     found = extract_from_dir(str(PUBLISHER), method_map)
     messages = set()
     for _, _, message, _, _ in found:

@@ -1,0 +1,138 @@
+"""The portal's e-mails: Jinja2 templates rendered in the reader's language,
+assembled as multipart plain text and HTML.
+
+Unlike a page, an e-mail has no request to choose its language from: each
+interface language gets its own template environment with its catalogue and
+date formats, built once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc2822_date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from publisher.i18n import DEFAULT_LOCALE, N_, Catalogues
+
+TEMPLATES = Path(__file__).parent / "templates" / "mail"
+SITE_TITLE = N_("European municipalities news")
+
+
+class MailTemplates:
+    """One template environment per interface language."""
+
+    def __init__(
+        self, catalogues: Catalogues, timezone: str = "Europe/Brussels"
+    ) -> None:
+        self._catalogues = catalogues
+        self._zone = ZoneInfo(timezone)
+        self._environments: dict[str, Environment] = {}
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return self._catalogues.locales
+
+    def environment(self, locale: str) -> Environment:
+        if locale not in self._catalogues.locales:
+            locale = DEFAULT_LOCALE
+        environment = self._environments.get(locale)
+        if environment is None:
+            environment = self._build(locale)
+            self._environments[locale] = environment
+        return environment
+
+    def render(self, name: str, locale: str, values: Mapping[str, Any]) -> str:
+        return self.environment(locale).get_template(name).render(values)
+
+    def gettext(self, locale: str, message: str) -> str:
+        return self._catalogues.translations(locale).gettext(message)
+
+    def ngettext(self, locale: str, singular: str, plural: str, count: int) -> str:
+        return self._catalogues.translations(locale).ngettext(singular, plural, count)
+
+    def _build(self, locale: str) -> Environment:
+        environment = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        environment.install_gettext_translations(  # type: ignore[attr-defined]
+            self._catalogues.translations(locale), newstyle=True
+        )
+        zone = self._zone
+
+        def local_datetime(value: datetime) -> str:
+            return format_datetime(
+                value.astimezone(zone), "medium", tzinfo=zone, locale=locale
+            )
+
+        def local_date(value: datetime) -> str:
+            return format_date(value.astimezone(zone), "long", locale=locale)
+
+        environment.filters["local_datetime"] = local_datetime
+        environment.filters["local_date"] = local_date
+        environment.globals["site_title"] = self.gettext(locale, SITE_TITLE)
+        environment.globals["locale"] = locale
+        return environment
+
+
+def assemble_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    date: datetime,
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML preferred."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = rfc2822_date(date, usegmt=True)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def confirmation_message(
+    templates: MailTemplates,
+    *,
+    locale: str,
+    sender: str,
+    to: str,
+    confirm_url: str,
+    frequency: str,
+    message_id: str,
+    now: datetime,
+    hours: int,
+) -> EmailMessage:
+    """The only e-mail an unconfirmed address ever gets."""
+    values = {"confirm_url": confirm_url, "frequency": frequency, "hours": hours}
+    return assemble_message(
+        sender=sender,
+        to=to,
+        subject=templates.gettext(locale, N_("Please confirm your subscription")),
+        text=templates.render("confirm.txt", locale, values),
+        html=templates.render("confirm.html", locale, values),
+        message_id=message_id,
+        date=now,
+    )
