@@ -117,8 +117,11 @@ class Mailer:
         attempts: int = 4,
         retry_seconds: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
+        local_hostname: str | None = None,
     ) -> None:
         self.server = server
+        # smtplib would look the name up in DNS for every connection.
+        self.local_hostname = local_hostname or socket.gethostname()
         self.timeout = timeout
         self.attempts = attempts
         self.retry_seconds = retry_seconds
@@ -187,10 +190,12 @@ class Mailer:
         server = self.server
         if server.security == "tls":
             return smtplib.SMTP_SSL(
-                server.host, server.port, timeout=self.timeout,
+                server.host, server.port, self.local_hostname, timeout=self.timeout,
                 context=server.tls_context(),
             )  # fmt: skip
-        return smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+        return smtplib.SMTP(
+            server.host, server.port, self.local_hostname, timeout=self.timeout
+        )
 
     def _drop(self) -> None:
         if self._connection is not None:

@@ -113,26 +113,16 @@ def subscribe(
         return _unavailable(request, context)
     errors: list[Message] = []
     with context.sessions() as session:
-        names = find_regions(session, regions[:50])
-        if place.strip():
-            extra = find_regions(session, [place.strip()], by_name=True)
-            if not extra:
-                errors.append(
-                    Message(N_("No place called %(place)s."), {"place": place})
-                )
-            names.update(extra)
-        wanted = Preferences(
-            tuple(names),
-            tuple(t for t in dict.fromkeys(topics) if _is_topic(context, t)),
-            tuple(code for code in dict.fromkeys(languages) if code in ITEM_LANGUAGES),
-            frequency if frequency in FREQUENCIES else "daily",
-            locale if locale in LOCALES else "en",
+        names, wanted = _wishes(
+            session, context, regions, place, topics, languages, frequency, locale
         )
+        if place.strip() and all(code in regions for code in names):
+            errors.append(Message(N_("No place called %(place)s."), {"place": place}))
         try:
             address = normalise_address(email)
         except AddressError:
             errors.append(Message(N_("This is not an e-mail address we can write to.")))
-        if not names and not errors:
+        if not names:
             errors.append(Message(N_("Choose at least one region.")))
         if consent != "yes":
             errors.append(Message(N_("Tick the box to agree, or nothing can be sent.")))
@@ -180,10 +170,7 @@ def _send_confirmation(
 
 @router.get("/subscriptions/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(request: Request, context: Context, token: str) -> Response:
-    found = _open(request, context, "confirm", token)
-    if isinstance(found, Response):
-        return found
-    return _page(request, context, "confirm", token=token)
+    return _button_page(request, context, "confirm", token)
 
 
 @router.post(
@@ -253,21 +240,11 @@ def manage(
         elif action == "unsubscribe":
             unsubscribe(found, now)
         elif action == "save":
-            names = find_regions(session, regions[:50])
-            if place.strip():
-                names.update(find_regions(session, [place.strip()], by_name=True))
+            names, wanted = _wishes(
+                session, context, regions, place, topics, languages, frequency, locale
+            )
             if names:
-                set_preferences(
-                    found,
-                    Preferences(
-                        tuple(names),
-                        tuple(t for t in topics if _is_topic(context, t)),
-                        tuple(code for code in languages if code in ITEM_LANGUAGES),
-                        frequency if frequency in FREQUENCIES else found.frequency,
-                        locale if locale in LOCALES else found.locale,
-                    ),
-                    now,
-                )
+                set_preferences(found, wanted, now)
         session.commit()
     return RedirectResponse(
         str(request.url_for("subscription_manage", token=token)), status_code=303
@@ -294,10 +271,18 @@ def download_data(request: Request, context: Context, token: str) -> Response:
 
 @router.get("/subscriptions/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, context: Context, token: str) -> Response:
-    found = _open(request, context, "unsubscribe", token)
+    return _button_page(request, context, "unsubscribe", token)
+
+
+def _button_page(
+    request: Request, context: Context, purpose: Purpose, token: str
+) -> Response:
+    """A link's page: one button that POSTs, so that following the link (as
+    a mail scanner does) changes nothing."""
+    found = _open(request, context, purpose, token)
     if isinstance(found, Response):
         return found
-    return _page(request, context, "unsubscribe", token=token)
+    return _page(request, context, purpose, token=token)
 
 
 @router.post(
@@ -362,6 +347,31 @@ def _manage_url(request: Request, context: Context, subscription: Subscription) 
         "manage", subscription.id, subscription.nonce, context.now()
     )
     return str(request.url_for("subscription_manage", token=token))
+
+
+def _wishes(
+    session: Session,
+    context: Context,
+    regions: list[str],
+    place: str,
+    topics: list[str],
+    languages: list[str],
+    frequency: str,
+    locale: str,
+) -> tuple[dict[str, str], Preferences]:
+    """What a form asks for, less what it cannot mean: the regions found
+    (code to name, the typed place last) and the preferences."""
+    names = find_regions(session, regions[:50])
+    if place.strip():
+        names.update(find_regions(session, [place.strip()], by_name=True))
+    wanted = Preferences(
+        tuple(names),
+        tuple(t for t in dict.fromkeys(topics) if _is_topic(context, t)),
+        tuple(code for code in dict.fromkeys(languages) if code in ITEM_LANGUAGES),
+        frequency if frequency in FREQUENCIES else "daily",
+        locale if locale in LOCALES else "en",
+    )
+    return names, wanted
 
 
 def _is_topic(context: Context, slug: str) -> bool:

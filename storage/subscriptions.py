@@ -356,13 +356,8 @@ def find_regions(
     if not codes:
         return {}
     variants = {code for code in codes} | {code.upper() for code in codes}
-    named = dict(
-        session.execute(
-            select(Region.code, Region.name).where(Region.code.in_(variants))
-        )
-        .tuples()
-        .all()
-    )
+    query = select(Region.code, Region.name).where(Region.code.in_(variants))
+    named: dict[str, str] = {code: name for code, name in session.execute(query)}
     filed = set(
         session.scalars(
             select(ItemRegionRow.code)
@@ -371,6 +366,8 @@ def find_regions(
         )
     )
     if by_name:
+        # Limitation: SQLite lower-cases ASCII letters only, so a name with a
+        # capital beyond ASCII (Île-de-France) matches only as written.
         lowered = [code.casefold() for code in codes]
         for code, name in session.execute(
             select(Region.code, Region.name)
