@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from aggregator.clock import Clock
 from aggregator.errors import DigestError, MailServerUnavailable
 from aggregator.mailer import (
-    Delivery,
     Mailer,
     SmtpServer,
     local_domain,
@@ -82,6 +81,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # recent news, not weeks of it.
 LONGEST_WINDOW = {"daily": timedelta(days=3), "weekly": timedelta(days=10)}
 BATCH = 200
+DEFERRED, PAUSED = "deferred", "paused"
 
 
 @dataclass
@@ -212,7 +212,7 @@ class DigestRun:
         self,
         batch: Sequence[Subscriber],
         context: _RunContext,
-        send: Callable[[EmailMessage], Future[Delivery]],
+        send: Sender,
         summary: DigestRunSummary,
     ) -> None:
         lease = timedelta(seconds=self.settings.digest_lease_seconds)
@@ -230,7 +230,7 @@ class DigestRun:
             session.commit()
         summary.held_elsewhere += len(batch) - len(held)
 
-        pending: list[tuple[Subscriber, int, str, Future[Delivery]]] = []
+        outcomes: list[Future[str]] = []
         with self.sessions() as session:
             for subscriber in batch:
                 if subscriber.id not in held:
@@ -241,43 +241,65 @@ class DigestRun:
                     summary.empty += 1
                     continue
                 message, stories = composed
-                pending.append(
-                    (subscriber, stories, message["Message-ID"], send(message))
-                )
+                outcomes.append(send(subscriber.id, message, stories, context))
 
-            unavailable: list[int] = []
-            for subscriber, stories, message_id, future in pending:
-                delivery = future.result()
-                if delivery.sent:
-                    self._finish(
-                        session, subscriber.id, context, SENT, stories, message_id
-                    )
-                    summary.sent += 1
-                elif delivery.outcome == "permanent":
-                    error = f"{delivery.code} {delivery.error}"
-                    self._finish(session, subscriber.id, context, FAILED, error=error)
-                    summary.failed += 1
-                    if record_refusal(
-                        session, subscriber.id, error, self.clock.now(),
-                        self.settings.digest_failures_to_pause,
-                    ):  # fmt: skip
-                        summary.paused += 1
-                        logger.warning(
-                            "Subscription paused after repeated refusals",
-                            extra={"subscription_id": subscriber.id, "error": error},
-                        )
-                    session.commit()
-                else:
-                    unavailable.append(subscriber.id)
-            if unavailable:
-                release_claims(session, unavailable, context.period, self.token)
+        for future in outcomes:
+            outcome = future.result()
+            if outcome == SENT:
+                summary.sent += 1
+            elif outcome == DEFERRED:
+                summary.deferred += 1
+            else:
+                summary.failed += 1
+                summary.paused += outcome == PAUSED
+        if summary.deferred:
+            raise MailServerUnavailable(
+                f"the mail server deferred or dropped {summary.deferred} digests "
+                f"after every try; {summary.sent} were sent, the next run sends "
+                "the rest"
+            )
+
+    def _deliver(
+        self,
+        mailer: Mailer,
+        subscription_id: int,
+        message: EmailMessage,
+        stories: int,
+        context: _RunContext,
+        stop: threading.Event,
+    ) -> str:
+        """Send one digest and mark it at once, in the sending thread: the
+        time between the server's acceptance and the mark is what a crash
+        can turn into a second copy, so it is kept to one commit."""
+        delivery = None if stop.is_set() else mailer.send(message)
+        with self.sessions() as session:
+            if delivery is not None and delivery.sent:
+                self._finish(
+                    session, subscription_id, context, SENT, stories,
+                    message["Message-ID"],
+                )  # fmt: skip
+                return SENT
+            if delivery is None or delivery.outcome == "temporary":
+                # The server is unavailable: the rest of the run waits for
+                # the next one rather than for every message's retries.
+                stop.set()
+                release_claims(session, [subscription_id], context.period, self.token)
                 session.commit()
-                summary.deferred += len(unavailable)
-                raise MailServerUnavailable(
-                    f"the mail server deferred or dropped {len(unavailable)} digests "
-                    f"after every try; {summary.sent} were sent, the next run sends "
-                    "the rest"
-                )
+                return DEFERRED
+            error = f"{delivery.code} {delivery.error}"
+            self._finish(session, subscription_id, context, FAILED, error=error)
+            paused = record_refusal(
+                session, subscription_id, error, self.clock.now(),
+                self.settings.digest_failures_to_pause,
+            )  # fmt: skip
+            session.commit()
+        if paused:
+            logger.warning(
+                "Subscription paused after repeated refusals",
+                extra={"subscription_id": subscription_id, "error": error},
+            )
+            return PAUSED
+        return FAILED
 
     def _finish(
         self,
@@ -357,27 +379,36 @@ class DigestRun:
         return message, rendered.stories
 
     @contextmanager
-    def _senders(self) -> Iterator[Callable[[EmailMessage], Future[Delivery]]]:
+    def _senders(self) -> Iterator[Sender]:
         """Sending over ``smtp_connections`` connections, one per thread."""
         local = threading.local()
         mailers: list[Mailer] = []
         lock = threading.Lock()
+        stop = threading.Event()
 
-        def deliver(message: EmailMessage) -> Delivery:
+        def deliver(
+            subscription_id: int, message: EmailMessage, stories: int,
+            context: _RunContext,
+        ) -> str:  # fmt: skip
             mailer = getattr(local, "mailer", None)
             if mailer is None:
                 mailer = local.mailer = self.make_mailer()
                 with lock:
                     mailers.append(mailer)
-            return mailer.send(message)
+            return self._deliver(
+                mailer, subscription_id, message, stories, context, stop
+            )
 
         with ThreadPoolExecutor(self.settings.smtp_connections) as pool:
             try:
-                yield lambda message: pool.submit(deliver, message)
+                yield lambda *job: pool.submit(deliver, *job)
             finally:
                 pool.shutdown(wait=True)
                 for mailer in mailers:
                     mailer.close()
+
+
+Sender = Callable[[int, EmailMessage, int, "_RunContext"], Future[str]]
 
 
 @dataclass(frozen=True)

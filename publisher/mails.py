@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from publisher.i18n import DEFAULT_LOCALE, N_, Catalogues
@@ -73,9 +73,9 @@ class MailTemplates:
         zone = self._zone
 
         def local_datetime(value: datetime) -> str:
-            return format_datetime(
-                value.astimezone(zone), "medium", tzinfo=zone, locale=locale
-            )
+            moment = value.astimezone(zone)
+            day = format_date(moment, "medium", locale=locale)
+            return f"{day} {format_time(moment, 'short', tzinfo=zone, locale=locale)}"
 
         def local_date(value: datetime) -> str:
             return format_date(value.astimezone(zone), "long", locale=locale)

@@ -82,14 +82,17 @@ def load_story_cards(
         Item.first_seen_at < cutoff,
         Item.story_id.is_not(None),
     )
-    firsts = dict(
-        session.execute(
-            select(Item.story_id, func.min(Item.first_seen_at))
-            .where(Item.story_id.in_(touched))
-            .group_by(Item.story_id)
-            .having(func.min(Item.first_seen_at) >= start)
-        ).all()
+    query = (
+        select(Item.story_id, func.min(Item.first_seen_at))
+        .where(Item.story_id.in_(touched))
+        .group_by(Item.story_id)
+        .having(func.min(Item.first_seen_at) >= start)
     )
+    firsts: dict[int, datetime] = {
+        story_id: first
+        for story_id, first in session.execute(query)
+        if story_id is not None
+    }
     cards: dict[int, StoryCard] = {}
     for chunk in _chunks(sorted(firsts)):
         _read_texts(session, chunk, firsts, cards)
@@ -159,7 +162,8 @@ def _read_topics(
     )
     scored: dict[int, list[tuple[float, str]]] = {}
     for story_id, slug, score in session.execute(query):
-        scored.setdefault(story_id, []).append((-score, slug))
+        if story_id is not None:
+            scored.setdefault(story_id, []).append((-score, slug))
     for story_id, topics in scored.items():
         if story_id in cards:
             cards[story_id].topics = [slug for _, slug in sorted(topics)]

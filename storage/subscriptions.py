@@ -110,7 +110,7 @@ def request_subscription(
             Subscription.requested_at > now - timedelta(days=1),
         )
     )
-    if asked_today >= REQUESTS_PER_DAY:
+    if (asked_today or 0) >= REQUESTS_PER_DAY:
         return None
     subscription = Subscription(
         email=email,

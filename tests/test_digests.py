@@ -3,7 +3,12 @@ stories, parts and headers, once per period whatever fails on the way."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -273,3 +278,58 @@ def test_two_workers_running_the_same_schedule_send_each_digest_once(portal, mai
     with portal.sessions() as session:
         states = session.scalars(select(DigestSend.state)).all()
     assert states == ["sent"] * 30
+
+
+def test_a_run_killed_part_way_is_finished_by_the_next_each_digest_sent_once(
+    settings, classifiers, mailbox
+):
+    """The run is a separate process, killed (SIGKILL) while the server holds
+    its fifth message unaccepted; the restarted run sends the rest."""
+    now = datetime.now(UTC)
+    clock = Clock(now - timedelta(hours=2))
+    runtime = Runtime.build(settings, clock=clock, classifiers=classifiers)
+    runtime.upgrade()
+    with runtime.sessions() as session:
+        sync_sources(session, SOURCES, clock.now())
+        session.commit()
+    addresses = [f"reader{n:02d}@example.org" for n in range(12)]
+    for address in addresses:
+        _subscribe(runtime, address, ("AT",))
+    clock.moment = now - timedelta(minutes=30)
+    _news(runtime, clock.moment)
+    runtime.close()
+
+    env = {
+        **os.environ,
+        "AGGREGATOR_DATABASE_URL": settings.database_url,
+        "AGGREGATOR_SMTP_URL": mailbox.url,
+        "AGGREGATOR_SECRET_KEY": "test-secret",
+        "AGGREGATOR_BASE_URL": "http://portal.test",
+        "AGGREGATOR_DIGEST_DAILY_TIME": "00:00",
+        "AGGREGATOR_DIGEST_LEASE_SECONDS": "2",
+        "AGGREGATOR_SMTP_CONNECTIONS": "1",
+    }
+    command = [sys.executable, "-c", "from aggregator.cli import main; main()",
+               "digest", "send", "--frequency", "daily"]  # fmt: skip
+    running: list[subprocess.Popen[bytes]] = []
+
+    def kill_at_fifth(number: int) -> bool:
+        if number == 5:
+            running[0].send_signal(signal.SIGKILL)
+            running[0].wait()
+            return False
+        return True
+
+    mailbox.before_accept = kill_at_fifth
+    running.append(subprocess.Popen(command, env=env, stderr=subprocess.PIPE))
+    running[0].communicate(timeout=60)
+    assert running[0].returncode == -signal.SIGKILL
+    assert sorted(mailbox.recipients) == addresses[:4]
+
+    mailbox.before_accept = None
+    time.sleep(2.1)  # the killed run's claims expire
+    restart = subprocess.run(command, env=env, capture_output=True, timeout=60)
+
+    assert restart.returncode == 0, restart.stderr.decode()
+    assert b"8 sent" in restart.stdout
+    assert sorted(mailbox.recipients) == addresses
