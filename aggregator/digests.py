@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -59,9 +59,9 @@ from storage.digest_sends import (
     EMPTY,
     FAILED,
     SENT,
-    advance_subscription,
+    Outcome,
     claim_digests,
-    finish_digest,
+    finish_digests,
     finished_subscriptions,
     record_refusal,
     release_claims,
@@ -202,8 +202,22 @@ class DigestRun:
                     summary.sent += 1
         else:
             with self._senders() as send:
+                # While one batch is being sent, the next is claimed and
+                # composed.
+                waiting: list[Future[str]] = []
                 for batch in _batches(todo, BATCH):
-                    self._send_batch(batch, context, send, summary)
+                    submitted = self._send_batch(batch, context, send, summary)
+                    _tally(waiting, summary)
+                    waiting = submitted
+                    if summary.deferred:
+                        break
+                _tally(waiting, summary)
+            if summary.deferred:
+                raise MailServerUnavailable(
+                    f"the mail server deferred or dropped {summary.deferred} digests "
+                    f"after every try; {summary.sent} were sent, the next run sends "
+                    "the rest"
+                )
         summary.elapsed_s = time.monotonic() - started
         logger.info("Digest run finished", extra={"summary": str(summary)})
         return summary
@@ -214,7 +228,9 @@ class DigestRun:
         context: _RunContext,
         send: Sender,
         summary: DigestRunSummary,
-    ) -> None:
+    ) -> list[Future[str]]:
+        """Claim a batch, record those with nothing new, and hand the others
+        to the senders; returns what the senders will say of each."""
         lease = timedelta(seconds=self.settings.digest_lease_seconds)
         with self.sessions() as session:
             held = set(
@@ -231,39 +247,27 @@ class DigestRun:
         summary.held_elsewhere += len(batch) - len(held)
 
         outcomes: list[Future[str]] = []
+        empty: list[Outcome] = []
+        for subscriber in batch:
+            if subscriber.id not in held:
+                continue
+            composed = self._compose(subscriber, context)
+            if composed is None:
+                empty.append(Outcome(subscriber.id, EMPTY))
+                continue
+            message, stories = composed
+            outcomes.append(send(subscriber.id, message, stories, context))
         with self.sessions() as session:
-            for subscriber in batch:
-                if subscriber.id not in held:
-                    continue
-                composed = self._compose(subscriber, context)
-                if composed is None:
-                    self._finish(session, subscriber.id, context, EMPTY)
-                    summary.empty += 1
-                    continue
-                message, stories = composed
-                outcomes.append(send(subscriber.id, message, stories, context))
+            self._record(session, empty, context)
+        summary.empty += len(empty)
 
-        for future in outcomes:
-            outcome = future.result()
-            if outcome == SENT:
-                summary.sent += 1
-            elif outcome == DEFERRED:
-                summary.deferred += 1
-            else:
-                summary.failed += 1
-                summary.paused += outcome == PAUSED
-        if summary.deferred:
-            raise MailServerUnavailable(
-                f"the mail server deferred or dropped {summary.deferred} digests "
-                f"after every try; {summary.sent} were sent, the next run sends "
-                "the rest"
-            )
+        return outcomes
 
     def _deliver(
         self,
         mailer: Mailer,
         subscription_id: int,
-        message: EmailMessage,
+        message: Message,
         stories: int,
         context: _RunContext,
         stop: threading.Event,
@@ -274,10 +278,8 @@ class DigestRun:
         delivery = None if stop.is_set() else mailer.send(message)
         with self.sessions() as session:
             if delivery is not None and delivery.sent:
-                self._finish(
-                    session, subscription_id, context, SENT, stories,
-                    message["Message-ID"],
-                )  # fmt: skip
+                sent = Outcome(subscription_id, SENT, stories, message["Message-ID"])
+                self._record(session, [sent], context)
                 return SENT
             if delivery is None or delivery.outcome == "temporary":
                 # The server is unavailable: the rest of the run waits for
@@ -287,7 +289,8 @@ class DigestRun:
                 session.commit()
                 return DEFERRED
             error = f"{delivery.code} {delivery.error}"
-            self._finish(session, subscription_id, context, FAILED, error=error)
+            failed = Outcome(subscription_id, FAILED, error=error)
+            self._record(session, [failed], context)
             paused = record_refusal(
                 session, subscription_id, error, self.clock.now(),
                 self.settings.digest_failures_to_pause,
@@ -301,33 +304,23 @@ class DigestRun:
             return PAUSED
         return FAILED
 
-    def _finish(
-        self,
-        session: Session,
-        subscription_id: int,
-        context: _RunContext,
-        state: str,
-        stories: int = 0,
-        message_id: str | None = None,
-        error: str | None = None,
+    def _record(
+        self, session: Session, outcomes: list[Outcome], context: _RunContext
     ) -> None:
-        now = self.clock.now()
-        held = finish_digest(
-            session, subscription_id, context.period, self.token, state, now,
-            stories, message_id, error,
+        held = finish_digests(
+            session, outcomes, context.period, self.token, self.clock.now(),
+            context.cutoff,
         )  # fmt: skip
-        if not held:
+        if held < len(outcomes):
             logger.error(
-                "Digest claim lost before it was marked; it may go out twice",
-                extra={"subscription_id": subscription_id, "period": context.period},
+                "Digest claims lost before they were marked; they may go out twice",
+                extra={"lost": len(outcomes) - held, "period": context.period},
             )
-        if state in (SENT, EMPTY):
-            advance_subscription(session, subscription_id, context.cutoff)
         session.commit()
 
     def _compose(
         self, subscriber: Subscriber, context: _RunContext
-    ) -> tuple[EmailMessage, int] | None:
+    ) -> tuple[Message, int] | None:
         since = _since(subscriber, context.floor)
         cards = context.index.matching(
             subscriber.regions, subscriber.topics, subscriber.languages, since
@@ -387,7 +380,7 @@ class DigestRun:
         stop = threading.Event()
 
         def deliver(
-            subscription_id: int, message: EmailMessage, stories: int,
+            subscription_id: int, message: Message, stories: int,
             context: _RunContext,
         ) -> str:  # fmt: skip
             mailer = getattr(local, "mailer", None)
@@ -408,7 +401,7 @@ class DigestRun:
                     mailer.close()
 
 
-Sender = Callable[[int, EmailMessage, int, "_RunContext"], Future[str]]
+Sender = Callable[[int, Message, int, "_RunContext"], Future[str]]
 
 
 @dataclass(frozen=True)
@@ -423,6 +416,18 @@ class _RunContext:
     now: datetime
     # Where the run's Message-IDs are made.
     domain: str
+
+
+def _tally(outcomes: list[Future[str]], summary: DigestRunSummary) -> None:
+    for future in outcomes:
+        outcome = future.result()
+        if outcome == SENT:
+            summary.sent += 1
+        elif outcome == DEFERRED:
+            summary.deferred += 1
+        else:
+            summary.failed += 1
+            summary.paused += outcome == PAUSED
 
 
 def _since(subscriber: Subscriber, floor: datetime) -> datetime:

@@ -23,7 +23,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -134,7 +134,7 @@ class Mailer:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def send(self, message: EmailMessage) -> Delivery:
+    def send(self, message: Message) -> Delivery:
         """Deliver one message to the recipients in its To header."""
         code: int | None = None
         error = ""

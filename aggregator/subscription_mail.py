@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message
 
 from aggregator.mailer import Delivery, mailer_from_settings
 from aggregator.settings import Settings
@@ -25,7 +25,7 @@ def subscription_mail(settings: Settings) -> SubscriptionMail:
     """Confirmations go out over a connection of their own, one per message:
     they are few, and a web process holds no connection between them."""
 
-    def send(message: EmailMessage) -> Delivery:
+    def send(message: Message) -> Delivery:
         with mailer_from_settings(settings) as mailer:
             return mailer.send(message)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import Message
 
 from publisher.i18n import N_
 from publisher.mails import MailTemplates, assemble_message
@@ -138,7 +138,7 @@ def digest_message(
     links: DigestLinks,
     message_id: str,
     now: datetime,
-) -> EmailMessage:
+) -> Message:
     """One subscriber's digest, with RFC 8058 one-click unsubscribe headers.
 
     The mail server must sign List-Unsubscribe and List-Unsubscribe-Post

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message as Mail
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
@@ -71,7 +71,7 @@ class SubscriptionMail:
     links: SubscriptionLinks
     templates: MailTemplates
     sender: str
-    send: Callable[[EmailMessage], object]
+    send: Callable[[Mail], object]
 
 
 def _mail(request: Request) -> SubscriptionMail | None:
@@ -157,7 +157,7 @@ def subscribe(
 
 
 def _send_confirmation(
-    mail: SubscriptionMail, message: EmailMessage, subscription_id: int
+    mail: SubscriptionMail, message: Mail, subscription_id: int
 ) -> None:
     try:
         mail.send(message)

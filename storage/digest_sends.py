@@ -9,9 +9,10 @@ expire, and the next run takes the claim over and sends what is unsent.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -95,50 +96,81 @@ def claim_digests(
     )
 
 
-def finish_digest(
+# Built once: a run executes them for every digest, and SQLAlchemy then reuses
+# their compiled form instead of building the statement each time.
+_FINISH = (
+    update(DigestSend)
+    .where(
+        DigestSend.subscription_id == bindparam("b_subscription"),
+        DigestSend.period == bindparam("b_period"),
+        DigestSend.claim_token == bindparam("b_token"),
+        DigestSend.state == CLAIMED,
+    )
+    .values(
+        state=bindparam("b_state"),
+        finished_at=bindparam("b_now"),
+        stories=bindparam("b_stories"),
+        message_id=bindparam("b_message_id"),
+        error=bindparam("b_error"),
+    )
+)
+_ADVANCE = (
+    update(Subscription)
+    .where(Subscription.id == bindparam("b_subscription"))
+    .values(digest_since=bindparam("b_until"), failures=0, last_failure=None)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one claimed digest ended."""
+
+    subscription_id: int
+    state: str
+    stories: int = 0
+    message_id: str | None = None
+    error: str | None = None
+
+
+def finish_digests(
     session: Session,
-    subscription_id: int,
+    outcomes: Sequence[Outcome],
     period: str,
     token: str,
-    state: str,
     now: datetime,
-    stories: int = 0,
-    message_id: str | None = None,
-    error: str | None = None,
-) -> bool:
-    """Mark a held claim sent, empty or failed; False if the run no longer
-    held it (its lease ran out and another run took it over)."""
-    result = session.execute(
-        update(DigestSend)
-        .where(
-            DigestSend.subscription_id == subscription_id,
-            DigestSend.period == period,
-            DigestSend.claim_token == token,
-            DigestSend.state == CLAIMED,
-        )
-        .values(
-            state=state,
-            finished_at=now,
-            stories=stories,
-            message_id=message_id,
-            error=error,
-        )
-        .execution_options(synchronize_session=False)
+    until: datetime,
+) -> int:
+    """Mark held claims sent, empty or failed, and start the next digest of
+    each sent or empty one at ``until`` (a delivery also clears the
+    failures). Returns how many claims the run still held: fewer means a
+    lease ran out and another run took a claim over. The caller commits."""
+    if not outcomes:
+        return 0
+    connection = session.connection()
+    result = connection.execute(
+        _FINISH,
+        [
+            {
+                "b_subscription": each.subscription_id,
+                "b_period": period,
+                "b_token": token,
+                "b_state": each.state,
+                "b_now": now,
+                "b_stories": each.stories,
+                "b_message_id": each.message_id,
+                "b_error": each.error,
+            }
+            for each in outcomes
+        ],
     )
-    return bool(getattr(result, "rowcount", 0))
-
-
-def advance_subscription(
-    session: Session, subscription_id: int, until: datetime
-) -> None:
-    """The next digest starts where this one ended; a delivery clears the
-    failures."""
-    session.execute(
-        update(Subscription)
-        .where(Subscription.id == subscription_id)
-        .values(digest_since=until, failures=0, last_failure=None)
-        .execution_options(synchronize_session=False)
-    )
+    advanced = [
+        {"b_subscription": each.subscription_id, "b_until": until}
+        for each in outcomes
+        if each.state in (SENT, EMPTY)
+    ]
+    if advanced:
+        connection.execute(_ADVANCE, advanced)
+    return int(result.rowcount or 0)
 
 
 def record_refusal(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,8 @@ def test_rendered_digest_matches_its_golden_files(templates, locale):
         message_id="<digest.7.2026-12-03@portal.example>", now=NOW,
     )  # fmt: skip
 
+    # As the reader's mail program sees it.
+    message = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
     parts = {
         "txt": message.get_body(("plain",)).get_content(),
         "html": message.get_body(("html",)).get_content(),

@@ -148,7 +148,7 @@ def test_digest_holds_new_stories_by_region_in_both_parts_with_headers(portal, m
     german = mailbox.to("reader@example.org")[0]
     assert german["Subject"] == "Ihre täglichen Nachrichten: 1 neue Meldung"
     assert german["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    unsubscribe = german["List-Unsubscribe"].strip("<>")
+    unsubscribe = german["List-Unsubscribe"].strip().strip("<>")
     assert unsubscribe.startswith(
         f"http://portal.test/de/subscriptions/unsubscribe/{vienna}."
     )
