@@ -356,9 +356,7 @@ class DigestRun:
         # The same Message-ID for the same digest, however often it is sent.
         message_id = f"<digest.{subscriber.id}.{context.period}@{context.domain}>"
         message = digest_message(
-            self.templates,
             rendered,
-            locale=subscriber.locale,
             sender=self.settings.sender,
             to=subscriber.email,
             links=DigestLinks(

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 
+from markupsafe import Markup, escape
+
 from publisher.i18n import N_
 from publisher.mails import MailTemplates, assemble_message
 from storage.digest_stories import StoryCard, StoryText
@@ -109,30 +111,61 @@ def _topic_title(
     return names.get(locale) or names.get("en") or slug
 
 
+# Where each subscriber's own links go in a digest rendered once for many.
+_MARKS = DigestLinks("\x1amanage\x1a", "\x1aunsubscribe\x1a")
+_STORIES = "\x1astories\x1a"
+_SUBJECT = "\x1asubject\x1a"
+
+
 def render_digest(
     templates: MailTemplates, digest: Digest, portal_url: str
 ) -> RenderedDigest:
-    """The shared part of a digest: its subject and the stories, both forms."""
+    """A digest for every subscriber with the same wishes: the subject and
+    both forms, with marks where each subscriber's links go. Each story is
+    rendered once per language and run, however many digests hold it."""
     locale = digest.locale
-    values = {"digest": digest, "portal_url": portal_url}
-    subject = templates.render(
+
+    def text_part(story: StoryText) -> str:
+        return templates.fragment(
+            "digest_story.txt", locale, story.item_id, {"story": story}
+        )
+
+    def html_part(story: StoryText) -> Markup:
+        return Markup(
+            templates.fragment(
+                "digest_story.html", locale, story.item_id, {"story": story}
+            )
+        )
+
+    subject = templates.fragment(
         "digest_subject.txt",
         locale,
+        (digest.frequency, digest.stories),
         {"frequency": digest.frequency, "stories": digest.stories},
+    ).strip()
+    values = {"digest": digest, "portal_url": portal_url}
+    text = templates.render(
+        "digest_stories.txt", locale, {**values, "story_part": text_part}
     )
+    html = templates.render(
+        "digest_stories.html", locale, {**values, "story_part": html_part}
+    )
+    # The frame around the stories is the same for every digest of a language.
+    marks = RenderedDigest(_SUBJECT, _STORIES, _STORIES, 0)
+    frame = {"stories": marks, "links": _MARKS}
+    text_frame = templates.fragment("digest.txt", locale, "frame", frame)
+    html_frame = templates.fragment("digest.html", locale, "frame", frame)
     return RenderedDigest(
-        subject.strip(),
-        templates.render("digest_stories.txt", locale, values),
-        templates.render("digest_stories.html", locale, values),
+        subject,
+        text_frame.replace(_STORIES, text),
+        html_frame.replace(_SUBJECT, escape(subject)).replace(_STORIES, html),
         digest.stories,
     )
 
 
 def digest_message(
-    templates: MailTemplates,
     rendered: RenderedDigest,
     *,
-    locale: str,
     sender: str,
     to: str,
     links: DigestLinks,
@@ -144,7 +177,12 @@ def digest_message(
     The mail server must sign List-Unsubscribe and List-Unsubscribe-Post
     with DKIM for mailbox providers to offer the one-click button.
     """
-    values = {"stories": rendered, "links": links}
+    text = rendered.text.replace(_MARKS.manage, links.manage).replace(
+        _MARKS.unsubscribe, links.unsubscribe
+    )
+    html = rendered.html.replace(_MARKS.manage, escape(links.manage)).replace(
+        _MARKS.unsubscribe, escape(links.unsubscribe)
+    )
     ways_out = f"<{links.unsubscribe}>"
     if links.unsubscribe_mailto:
         ways_out += f", <mailto:{links.unsubscribe_mailto}?subject=unsubscribe>"
@@ -152,8 +190,8 @@ def digest_message(
         sender=sender,
         to=to,
         subject=rendered.subject,
-        text=templates.render("digest.txt", locale, values),
-        html=templates.render("digest.html", locale, values),
+        text=text,
+        html=html,
         message_id=message_id,
         date=now,
         headers={

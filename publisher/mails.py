@@ -8,7 +8,7 @@ date formats, built once.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import textwrap
 from collections.abc import Mapping
 from datetime import datetime
@@ -41,6 +41,7 @@ class MailTemplates:
         self._catalogues = catalogues
         self._zone = ZoneInfo(timezone)
         self._environments: dict[str, Environment] = {}
+        self._fragments: dict[tuple[str, str, object], str] = {}
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -57,6 +58,17 @@ class MailTemplates:
 
     def render(self, name: str, locale: str, values: Mapping[str, Any]) -> str:
         return self.environment(locale).get_template(name).render(values)
+
+    def fragment(
+        self, name: str, locale: str, key: object, values: Mapping[str, Any]
+    ) -> str:
+        """A part rendered once per template, language and key, then reused."""
+        cache_key = (name, locale, key)
+        text = self._fragments.get(cache_key)
+        if text is None:
+            text = self.render(name, locale, values)
+            self._fragments[cache_key] = text
+        return text
 
     def gettext(self, locale: str, message: str) -> str:
         return self._catalogues.translations(locale).gettext(message)
@@ -148,11 +160,13 @@ def assemble_message(
 
 
 def _text_part(text: str, subtype: str) -> MIMENonMultipart:
-    """A UTF-8 text part in base64, encoded in C (the email package's own
-    encoder loops over the lines in Python)."""
+    """A UTF-8 text part in base64, encoded in C in one call and cut into
+    lines of 76 (RFC 2045); the email package's encoder loops in Python."""
     part = MIMENonMultipart("text", subtype, charset="utf-8")
     part["Content-Transfer-Encoding"] = "base64"
-    part.set_payload(base64.encodebytes(text.encode("utf-8")).decode("ascii"))
+    encoded = binascii.b2a_base64(text.encode("utf-8"), newline=False).decode("ascii")
+    lines = [encoded[start : start + 76] for start in range(0, len(encoded), 76)]
+    part.set_payload("\n".join(lines) + "\n")
     return part
 
 

@@ -181,7 +181,10 @@ class StoryIndex:
     """The run's stories by region, to find a subscription's in a few steps."""
 
     def __init__(self, cards: Iterable[StoryCard]) -> None:
-        self.cards = list(cards)
+        # Oldest first, so that a region's list is already in digest order.
+        self.cards = sorted(
+            cards, key=lambda card: (card.headline.published_at, card.story_id)
+        )
         self._by_region: dict[str, list[StoryCard]] = {}
         for card in self.cards:
             for code in card.regions:
@@ -209,6 +212,8 @@ class StoryIndex:
                 if wanted_languages and wanted_languages.isdisjoint(card.versions):
                     continue
                 found[card.story_id] = card
+        if len(regions) == 1:
+            return list(found.values())
         return sorted(
             found.values(), key=lambda card: (card.headline.published_at, card.story_id)
         )

@@ -90,7 +90,7 @@ def test_rendered_digest_matches_its_golden_files(templates, locale):
         f"https://portal.example/{locale}/subscriptions/unsubscribe/7.x.sig",
     )
     message = digest_message(
-        templates, rendered, locale=locale, sender="News <news@portal.example>",
+        rendered, sender="News <news@portal.example>",
         to="reader@example.org", links=links,
         message_id="<digest.7.2026-12-03@portal.example>", now=NOW,
     )  # fmt: skip
