@@ -26,7 +26,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import Message
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -53,7 +52,7 @@ from publisher.digests import (
     render_digest,
 )
 from publisher.i18n import Catalogues
-from publisher.mails import MailTemplates
+from publisher.mails import MailTemplates, OutgoingMail
 from publisher.subscription_links import Purpose
 from storage.digest_sends import (
     EMPTY,
@@ -267,7 +266,7 @@ class DigestRun:
         self,
         mailer: Mailer,
         subscription_id: int,
-        message: Message,
+        message: OutgoingMail,
         stories: int,
         context: _RunContext,
         stop: threading.Event,
@@ -275,10 +274,14 @@ class DigestRun:
         """Send one digest and mark it at once, in the sending thread: the
         time between the server's acceptance and the mark is what a crash
         can turn into a second copy, so it is kept to one commit."""
-        delivery = None if stop.is_set() else mailer.send(message)
+        delivery = (
+            None
+            if stop.is_set()
+            else mailer.send_bytes(message.sender, message.recipients, message.data)
+        )
         with self.sessions() as session:
             if delivery is not None and delivery.sent:
-                sent = Outcome(subscription_id, SENT, stories, message["Message-ID"])
+                sent = Outcome(subscription_id, SENT, stories, message.message_id)
                 self._record(session, [sent], context)
                 return SENT
             if delivery is None or delivery.outcome == "temporary":
@@ -320,7 +323,7 @@ class DigestRun:
 
     def _compose(
         self, subscriber: Subscriber, context: _RunContext
-    ) -> tuple[Message, int] | None:
+    ) -> tuple[OutgoingMail, int] | None:
         since = _since(subscriber, context.floor)
         cards = context.index.matching(
             subscriber.regions, subscriber.topics, subscriber.languages, since
@@ -378,7 +381,7 @@ class DigestRun:
         stop = threading.Event()
 
         def deliver(
-            subscription_id: int, message: Message, stories: int,
+            subscription_id: int, message: OutgoingMail, stories: int,
             context: _RunContext,
         ) -> str:  # fmt: skip
             mailer = getattr(local, "mailer", None)
@@ -399,7 +402,7 @@ class DigestRun:
                     mailer.close()
 
 
-Sender = Callable[[int, Message, int, "_RunContext"], Future[str]]
+Sender = Callable[[int, OutgoingMail, int, "_RunContext"], Future[str]]
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import Message
+from email.utils import getaddresses, parseaddr
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -135,14 +136,28 @@ class Mailer:
         self.close()
 
     def send(self, message: Message) -> Delivery:
-        """Deliver one message to the recipients in its To header."""
+        """Deliver an email-package message to the recipients in its To,
+        Cc and Bcc headers."""
+        sender = parseaddr(str(message["From"]))[1]
+        recipients = [
+            address
+            for name in ("To", "Cc", "Bcc")
+            for _, address in getaddresses(message.get_all(name, []))
+        ]
+        del message["Bcc"]
+        return self.send_bytes(sender, recipients, message.as_bytes())
+
+    def send_bytes(
+        self, sender: str, recipients: Sequence[str], data: bytes
+    ) -> Delivery:
+        """Deliver a message already in its bytes to ``recipients``."""
         code: int | None = None
         error = ""
         for attempt in range(1, self.attempts + 1):
             if attempt > 1:
                 self._sleep(self.retry_seconds * 2 ** (attempt - 2))
             try:
-                self._open().send_message(message)
+                self._open().sendmail(sender, list(recipients), data)
                 return Delivery("sent", attempt, 250)
             except smtplib.SMTPRecipientsRefused as refused:
                 code, reason = next(iter(refused.recipients.values()))

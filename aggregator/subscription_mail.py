@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from email.message import Message
-
 from aggregator.mailer import Delivery, mailer_from_settings
 from aggregator.settings import Settings
 from publisher.i18n import Catalogues
-from publisher.mails import MailTemplates
+from publisher.mails import MailTemplates, OutgoingMail
 from publisher.subscribe_views import SubscriptionMail
 from publisher.subscription_links import SubscriptionLinks
 
@@ -25,9 +23,9 @@ def subscription_mail(settings: Settings) -> SubscriptionMail:
     """Confirmations go out over a connection of their own, one per message:
     they are few, and a web process holds no connection between them."""
 
-    def send(message: Message) -> Delivery:
+    def send(mail: OutgoingMail) -> Delivery:
         with mailer_from_settings(settings) as mailer:
-            return mailer.send(message)
+            return mailer.send_bytes(mail.sender, mail.recipients, mail.data)
 
     return SubscriptionMail(
         subscription_links(settings),

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import Message
 
 from markupsafe import Markup, escape
 
 from publisher.i18n import N_
-from publisher.mails import MailTemplates, assemble_message
+from publisher.mails import MailTemplates, OutgoingMail, assemble_message
 from storage.digest_stories import StoryCard, StoryText
 
 OTHER_NEWS = N_("Other news")
@@ -171,7 +170,7 @@ def digest_message(
     links: DigestLinks,
     message_id: str,
     now: datetime,
-) -> Message:
+) -> OutgoingMail:
     """One subscriber's digest, with RFC 8058 one-click unsubscribe headers.
 
     The mail server must sign List-Unsubscribe and List-Unsubscribe-Post

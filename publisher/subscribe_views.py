@@ -14,7 +14,6 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message as Mail
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from publisher.context import PortalContext, portal
 from publisher.i18n import LOCALES, N_, Message
-from publisher.mails import MailTemplates, confirmation_message
+from publisher.mails import MailTemplates, OutgoingMail, confirmation_message
 from publisher.subscription_links import LinkToken, Purpose, SubscriptionLinks
 from storage.models import Subscription
 from storage.subscriptions import (
@@ -71,7 +70,7 @@ class SubscriptionMail:
     links: SubscriptionLinks
     templates: MailTemplates
     sender: str
-    send: Callable[[Mail], object]
+    send: Callable[[OutgoingMail], object]
 
 
 def _mail(request: Request) -> SubscriptionMail | None:
@@ -157,7 +156,7 @@ def subscribe(
 
 
 def _send_confirmation(
-    mail: SubscriptionMail, message: Mail, subscription_id: int
+    mail: SubscriptionMail, message: OutgoingMail, subscription_id: int
 ) -> None:
     try:
         mail.send(message)

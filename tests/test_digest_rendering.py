@@ -96,7 +96,7 @@ def test_rendered_digest_matches_its_golden_files(templates, locale):
     )  # fmt: skip
 
     # As the reader's mail program sees it.
-    message = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
+    message = BytesParser(policy=policy.default).parsebytes(message.data)
     parts = {
         "txt": message.get_body(("plain",)).get_content(),
         "html": message.get_body(("html",)).get_content(),
