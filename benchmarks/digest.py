@@ -24,6 +24,7 @@ import argparse
 import json
 import logging
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -294,13 +295,17 @@ def smtp_sink(port: int) -> Iterator[tuple[subprocess.Popen[str], dict[str, int]
             received.update(json.loads(lines[-1]))
 
 
-def run(args: argparse.Namespace) -> DigestReport:
-    from tests.mailbox import free_port
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
+
+def run(args: argparse.Namespace) -> DigestReport:
     configure_logging("text", "WARNING")
     logging.getLogger("aggregator.digests").setLevel(logging.WARNING)
     now = datetime.now(UTC)
-    port = free_port()
+    port = _free_port()
     with tempfile.TemporaryDirectory() as folder, smtp_sink(port) as (sink, received):
         settings = Settings(
             database_url=f"sqlite:///{Path(folder) / 'digest.db'}",

@@ -129,6 +129,7 @@ def subscribe(
             return _form(request, context, wanted, names, email, errors, 400)
 
         consent_text = mail.templates.gettext(wanted.locale, CONSENT)
+        domain = mail.sender.rpartition("@")[2].rstrip(">") or "localhost"
         now = context.now()
         pending = request_subscription(session, address, wanted, consent_text, now)
         message = None
@@ -142,7 +143,7 @@ def subscribe(
                     "confirm", pending.id, pending.nonce, wanted.locale, now
                 ),
                 frequency=wanted.frequency,
-                message_id=f"<confirm.{pending.id}.{pending.nonce[:8]}@portal>",
+                message_id=f"<confirm.{pending.id}.{pending.nonce[:8]}@{domain}>",
                 now=now,
                 hours=mail.links.confirm_hours,
             )

@@ -39,6 +39,15 @@ class Mailbox:
         # False drops it unaccepted (the server's 451 goes to a dead client).
         self.before_accept: Callable[[int], bool] | None = None
         self.url = ""
+        self.connections = 0
+
+    async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook names)
+        self, server: Any, session: Any, envelope: Any, hostname: str,
+        responses: list[str],
+    ) -> list[str]:  # fmt: skip
+        self.connections += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook names)
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

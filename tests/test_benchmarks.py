@@ -6,7 +6,7 @@ load a test cannot know.
 
 from __future__ import annotations
 
-from benchmarks import crawl, ingest
+from benchmarks import crawl, digest, ingest
 
 
 def test_crawl_benchmark_crawls_every_feed_then_gets_304s(capsys):
@@ -35,3 +35,15 @@ def test_ingest_benchmark_stores_every_entry_with_its_full_text(capsys):
     assert report.pipeline.cpu_s > 0 and report.floor.cpu_s > 0
     assert report.ratio > 0 and report.cpu_ratio > 0
     assert "ratio pipeline / floor" in capsys.readouterr().out
+
+
+def test_digest_benchmark_sends_every_digest_once_to_its_smtp_server(capsys):
+    report = digest.main(["--subscriptions", "300", "--stories", "60"])
+
+    summary = report.summary
+    assert summary.sent > 0 and summary.sent + summary.empty == summary.subscriptions
+    assert summary.failed == summary.deferred == 0
+    assert report.received["messages"] == report.received["recipients"] == summary.sent
+    assert report.received["duplicates"] == 0
+    assert report.usage.wall_s > 0 and report.usage.peak_rss > 0
+    assert "messages per second" in capsys.readouterr().out

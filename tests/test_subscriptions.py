@@ -27,6 +27,8 @@ TREE = [
     ("AT1", "AT", "nuts1", "AT", "Ostösterreich", "EU/AT/AT1/"),
     ("AT13", "AT1", "nuts2", "AT", "Wien", "EU/AT/AT1/AT13/"),
 ]
+# Pages over the same queries as the tests on both databases: SQLite is enough.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 FORM = {
     "email": "Reader@Example.org",
     "regions": ["AT13"],
@@ -86,6 +88,7 @@ def _confirmed(client, mailbox) -> str:
     return answer.headers["location"].replace("http://testserver", "")
 
 
+@SQLITE_ONLY
 def test_region_page_links_to_the_form_with_the_region_chosen(client):
     region = BeautifulSoup(client.get("/regions/AT13").text, "lxml")
     link = region.select_one("a.subscribe")["href"]
@@ -147,6 +150,7 @@ def test_the_answer_is_the_same_whether_the_address_is_known_or_not(client, mail
     ]
 
 
+@SQLITE_ONLY
 def test_a_bad_form_names_its_problems_and_stores_nothing(client, mailbox):
     answer = client.post(
         "/subscribe",
@@ -159,6 +163,7 @@ def test_a_bad_form_names_its_problems_and_stores_nothing(client, mailbox):
     assert _subscriptions(client) == [] and mailbox.messages == []
 
 
+@SQLITE_ONLY
 def test_manage_page_changes_pauses_and_resumes_without_showing_the_address(
     client, mailbox
 ):
@@ -227,6 +232,7 @@ def test_download_and_delete_my_data(client, mailbox):
     assert client.get(manage).status_code == 404
 
 
+@SQLITE_ONLY
 def test_forged_expired_and_misused_links_open_nothing(client, mailbox):
     manage = _confirmed(client, mailbox)
     token = manage.rsplit("/", 1)[1]
