@@ -21,6 +21,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -80,6 +81,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # recent news, not weeks of it.
 LONGEST_WINDOW = {"daily": timedelta(days=3), "weekly": timedelta(days=10)}
 BATCH = 200
+RENDERED_KEPT = 2000
 DEFERRED, PAUSED = "deferred", "paused"
 
 
@@ -152,7 +154,9 @@ class DigestRun:
         self.make_mailer = make_mailer
         self.links = subscription_links(settings)
         self.token = secrets.token_hex(16)
-        self._rendered: dict[tuple[object, ...], RenderedDigest] = {}
+        # The most recently used digests; a run of a hundred thousand readers
+        # has tens of thousands of distinct ones, too many to keep them all.
+        self._rendered: OrderedDict[tuple[object, ...], RenderedDigest] = OrderedDict()
 
     def run(self, frequency: str, dry_run: bool = False) -> DigestRunSummary:
         if not self.links.enabled:
@@ -335,6 +339,8 @@ class DigestRun:
             subscriber.languages, tuple(card.story_id for card in cards),
         )  # fmt: skip
         rendered = self._rendered.get(key)
+        if rendered is not None:
+            self._rendered.move_to_end(key)
         if rendered is None:
             digest = group_digest(
                 cards,
@@ -350,6 +356,8 @@ class DigestRun:
             )
             rendered = render_digest(self.templates, digest, self.settings.base_url)
             self._rendered[key] = rendered
+            if len(self._rendered) > RENDERED_KEPT:
+                self._rendered.popitem(last=False)
 
         def link(purpose: Purpose) -> str:
             return self.links.url(
