@@ -117,6 +117,18 @@ def _news(runtime: Runtime, moment: datetime) -> None:
     runtime.classify_waiting()
 
 
+def _readers_with_news(runtime: Runtime, count: int) -> list[str]:
+    """``count`` readers of Austria, then the day's news an hour before NOW;
+    the clock ends at NOW."""
+    addresses = [f"reader{n}@example.org" for n in range(count)]
+    for address in addresses:
+        _subscribe(runtime, address, ("AT",))
+    runtime.clock.moment = NOW - timedelta(hours=1)
+    _news(runtime, NOW - timedelta(hours=1))
+    runtime.clock.moment = NOW
+    return addresses
+
+
 def _run(runtime: Runtime, frequency: str = "daily"):
     return digest_run(runtime).run(frequency)
 
@@ -189,12 +201,7 @@ def test_a_second_run_of_the_period_sends_nothing_and_the_next_only_news(
 def test_deferred_messages_are_retried_until_accepted_nothing_lost_or_doubled(
     portal, mailbox
 ):
-    addresses = [f"reader{n}@example.org" for n in range(6)]
-    for address in addresses:
-        _subscribe(portal, address, ("AT",))
-    portal.clock.moment = NOW - timedelta(hours=1)
-    _news(portal, NOW - timedelta(hours=1))
-    portal.clock.moment = NOW
+    addresses = _readers_with_news(portal, 6)
     mailbox.defer_next = 5
 
     summary = _run(portal)
@@ -206,12 +213,7 @@ def test_deferred_messages_are_retried_until_accepted_nothing_lost_or_doubled(
 def test_a_server_deferring_past_every_try_stops_the_run_and_the_next_sends_the_rest(
     portal, mailbox
 ):
-    addresses = [f"reader{n}@example.org" for n in range(4)]
-    for address in addresses:
-        _subscribe(portal, address, ("AT",))
-    portal.clock.moment = NOW - timedelta(hours=1)
-    _news(portal, NOW - timedelta(hours=1))
-    portal.clock.moment = NOW
+    addresses = _readers_with_news(portal, 4)
     mailbox.defer_next = 100
 
     with pytest.raises(MailServerUnavailable):
@@ -255,12 +257,7 @@ def _news_of_day(runtime: Runtime, day: int) -> None:
 
 
 def test_two_workers_running_the_same_schedule_send_each_digest_once(portal, mailbox):
-    addresses = [f"reader{n}@example.org" for n in range(30)]
-    for address in addresses:
-        _subscribe(portal, address, ("AT",))
-    portal.clock.moment = NOW - timedelta(hours=1)
-    _news(portal, NOW - timedelta(hours=1))
-    portal.clock.moment = NOW
+    addresses = _readers_with_news(portal, 30)
     runs: list[DigestRun] = [digest_run(portal), digest_run(portal)]
     summaries = []
 
