@@ -176,6 +176,9 @@ class DigestRun:
             session.commit()
             cutoff = digest_cutoff(session, now)
             done = finished_subscriptions(session, period)
+            # Limitation: the subscriptions are read once at the start, so one
+            # paused or ended while a long run is under way still gets its
+            # digest of that run.
             todo = [
                 s for s in active_subscribers(session, frequency) if s.id not in done
             ]

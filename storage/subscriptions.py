@@ -20,6 +20,8 @@ FREQUENCIES = ("daily", "weekly")
 PENDING, ACTIVE, PAUSED, UNSUBSCRIBED = "pending", "active", "paused", "unsubscribed"
 # Confirmation e-mails one address can be sent in a day: the form must not
 # be a way to flood somebody's mailbox.
+# Limitation: the cap is per address only; nothing (no captcha, no limit per
+# client) keeps a script from sending confirmations to many addresses.
 REQUESTS_PER_DAY = 3
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
