@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from aggregator.digest_commands import digest
 from aggregator.editor_commands import editors
 from aggregator.errors import AggregatorError, FetchError
 from aggregator.inspection import (
@@ -370,6 +371,7 @@ def demo(settings: Settings) -> None:
 
 
 cli.add_command(editors)
+cli.add_command(digest)
 
 
 def main() -> None:

@@ -3,7 +3,10 @@
     AggregatorError
      ├── RegistryError      sources.yaml is unusable; lists every problem found
      ├── FetchError         a source could not be fetched; ``kind`` says why
-     └── DatabaseError      the database cannot be reached or is not upgraded
+     ├── DatabaseError      the database cannot be reached or is not upgraded
+     ├── DigestError        digests cannot be sent as configured
+     └── MailError          the mail server cannot be used as configured
+         └── MailServerUnavailable  it does not answer or keeps deferring
 
 The extractors raise ``extractors.errors.ExtractionError`` (not a feed, not a
 page) without knowing this tree; the pipeline records both kinds on the
@@ -77,3 +80,17 @@ class FetchError(AggregatorError):
 
 class DatabaseError(AggregatorError):
     """The database is unreachable or its schema is behind; says what to run."""
+
+
+class MailError(AggregatorError):
+    """AGGREGATOR_SMTP_URL is unusable, or the server refused the login or the
+    sender; no message can go out until an operator fixes it."""
+
+
+class MailServerUnavailable(MailError):
+    """The mail server stayed unreachable or kept answering 4xx after every
+    try; a later run sends what is left."""
+
+
+class DigestError(AggregatorError):
+    """A digest run cannot start as configured; says which setting to fix."""

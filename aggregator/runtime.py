@@ -33,6 +33,7 @@ from aggregator.registry import load_registry
 from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
 from aggregator.smtp import mail_sender
+from aggregator.subscription_mail import subscription_mail
 from classifiers.taxonomy import load_topics
 from extractors.language import EU_LANGUAGES
 from publisher.app import create_app
@@ -221,7 +222,7 @@ class Runtime:
             feed_max_age=self.settings.feed_max_age,
             page_max_age=self.settings.page_max_age,
             response_cache_entries=self.settings.response_cache_entries,
-            mail_from=self.settings.mail_from,
+            mail_from=self.settings.sender,
             registration=RegistrationPolicy(
                 secret_key=self.settings.secret_key,
                 link_hours=self.settings.registration_link_hours,
@@ -243,6 +244,7 @@ class Runtime:
             on_push,
             self.clock.now,
             regions=self.editor_regions,
+            subscription_mail=subscription_mail(self.settings),
             preview_source=SourcePreviewer(self.settings, self.robots),
             send_mail=mail_sender(self.settings.smtp_url),
         )

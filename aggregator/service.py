@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from aggregator.digest_scheduler import DigestScheduler
 from aggregator.runtime import Runtime
 from aggregator.scheduler import CrawlScheduler
 
@@ -42,7 +43,25 @@ def run_all(runtime: Runtime, sync: bool = True) -> None:
         runtime.crawl, runtime.settings.tick_seconds, first_run=runtime.clock.now()
     )
     scheduler.start()
+    digests = _digest_scheduler(runtime)
     try:
         serve_web(runtime)
     finally:
         scheduler.shutdown()
+        if digests is not None:
+            digests.shutdown()
+
+
+def _digest_scheduler(runtime: Runtime) -> DigestScheduler | None:
+    """Digests on schedule, once the signed links they carry can be made."""
+    if not runtime.settings.secret_key:
+        logger.warning("E-mail digests are off: set AGGREGATOR_SECRET_KEY to send them")
+        return None
+    from aggregator.digests import digest_run
+
+    def send(frequency: str) -> None:
+        digest_run(runtime).run(frequency)
+
+    scheduler = DigestScheduler(send, runtime.settings, start_at=runtime.clock.now())
+    scheduler.start()
+    return scheduler

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -177,6 +179,65 @@ class Settings(BaseSettings):
     editor_session_hours: int = Field(
         12, ge=1, le=720, description="How long an editor stays logged in."
     )
+    mail_from: str = Field(
+        "",
+        description="Sender of the portal's e-mails, e.g. 'Portal "
+        "<news@portal.example>' (default: news@ the host of the base URL).",
+    )
+    smtp_timeout_seconds: float = Field(
+        30.0, gt=0, description="Longest wait for one answer of the mail server."
+    )
+    smtp_attempts: int = Field(
+        4,
+        ge=1,
+        le=10,
+        description="Tries of one message while the mail server answers 4xx or "
+        "the connection drops; the waits between them double.",
+    )
+    smtp_retry_seconds: float = Field(
+        2.0, ge=0, description="Wait before the second try of a message."
+    )
+    smtp_connections: int = Field(
+        2, ge=1, le=16, description="Connections to the mail server a digest run uses."
+    )
+    digest_timezone: str = Field(
+        "Europe/Brussels", description="Time zone of the digest times below."
+    )
+    digest_daily_time: str = Field(
+        "07:00", description="When the daily digests are sent (HH:MM, local)."
+    )
+    digest_weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        "mon", description="Day the weekly digests are sent, at the daily time."
+    )
+    digest_lease_seconds: int = Field(
+        600,
+        ge=1,
+        description="How long a digest run holds a digest it claimed; after that "
+        "a run that died is taken over and its unsent digests are sent.",
+    )
+    digest_failures_to_pause: int = Field(
+        3,
+        ge=1,
+        description="Digests refused for good (5xx) in a row that pause a "
+        "subscription.",
+    )
+    digest_max_stories: int = Field(
+        40, ge=1, le=500, description="Most stories in one digest; the rest are linked."
+    )
+    digest_unsubscribe_mailto: str = Field(
+        "",
+        description="An address whose mail is read, offered in List-Unsubscribe "
+        "beside the one-click link (empty: the link only).",
+    )
+    subscription_link_days: int = Field(
+        180, ge=1, description="How long the manage and unsubscribe links work."
+    )
+    confirmation_link_hours: int = Field(
+        48,
+        ge=1,
+        description="How long a confirmation link works; unconfirmed requests "
+        "are forgotten after it.",
+    )
 
     feed_max_age: int = Field(
         300,
@@ -196,10 +257,6 @@ class Settings(BaseSettings):
         ge=0,
         description="Rendered feeds, pages and API answers kept in memory by "
         "each web process, keyed by their ETag; 0 keeps none.",
-    )
-    mail_from: str = Field(
-        "portal@localhost",
-        description="Sender address of the portal's e-mails (registrations).",
     )
     registration_link_hours: int = Field(
         72,
@@ -254,6 +311,34 @@ class Settings(BaseSettings):
         if self.dedup_bands > self.dedup_permutations:
             raise ValueError("dedup_bands must not exceed dedup_permutations")
         return self
+
+    @field_validator("digest_daily_time")
+    @classmethod
+    def check_daily_time(cls, value: str) -> str:
+        hour, _, minute = value.partition(":")
+        if not (hour.isdigit() and minute.isdigit()) or not (
+            int(hour) < 24 and int(minute) < 60
+        ):
+            raise ValueError("must be HH:MM, e.g. 07:00")
+        return value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                "must be a time zone name, e.g. Europe/Brussels"
+            ) from error
+        return value
+
+    @property
+    def sender(self) -> str:
+        if self.mail_from:
+            return self.mail_from
+        host = urlsplit(self.base_url).hostname or "localhost"
+        return f"news@{host}"
 
     @property
     def user_agent(self) -> str:

@@ -24,6 +24,7 @@ from publisher import (
     registration_views,
     review_views,
     search_views,
+    subscribe_views,
     websub_views,
 )
 from publisher.caching import ConditionalMiddleware, deploy_version
@@ -49,15 +50,18 @@ def create_app(
     regions: RegionResolver | None = None,
     preview_source: PreviewSource | None = None,
     send_mail: MailSender | None = None,
+    subscription_mail: subscribe_views.SubscriptionMail | None = None,
 ) -> FastAPI:
     """The portal: pages, feeds and static files.
 
     With ``on_push``, also the WebSub callback, which hands it every validly
     signed push as (source id, body, headers). ``regions`` checks the region
-    codes editors give an item or a source against the region tree.
-    signed push as (source id, body, headers). With ``preview_source`` (the
-    crawler's check of an address), ``send_mail`` and a secret key in the
-    config, also the registration of municipalities' sources.
+    codes editors give an item or a source against the region tree. With
+    ``preview_source`` (the crawler's check of an address), ``send_mail`` and
+    a secret key in the config, also the registration of municipalities'
+    sources.
+    Without ``subscription_mail`` the subscription pages say that e-mail
+    subscriptions are not available.
     """
     catalogues = Catalogues.load()
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -82,6 +86,8 @@ def create_app(
     app.include_router(feed_views.router, include_in_schema=False)
     app.include_router(browse_views.router, include_in_schema=False)
     app.include_router(search_views.router, include_in_schema=False)
+    app.include_router(subscribe_views.router, include_in_schema=False)
+    app.state.subscription_mail = subscription_mail
     app.include_router(api.router)
     app.include_router(editor_views.router, include_in_schema=False)
     app.include_router(curation_views.router, include_in_schema=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -29,7 +29,8 @@ class RegistrationMail:
         self, catalogues: Catalogues, mail_from: str, base_url: str, site_title: str
     ) -> None:
         self._catalogues = catalogues
-        self._mail_from = mail_from
+        # The setting may name the sender ("Portal <news@...>"): the address.
+        self._mail_from = parseaddr(mail_from)[1] or mail_from
         self._base_url = base_url.rstrip("/")
         self._site_title = site_title
         self._environments: dict[str, Environment] = {}

@@ -575,3 +575,81 @@ class RegistrationAttempt(Base):
     # "accepted", or why it was refused (rate_limit, honeypot, not_a_feed...).
     outcome: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+# Subscriptions and e-mail digests
+
+
+class Subscription(Base):
+    """A reader's wish for a daily or weekly digest, by double opt-in.
+
+    ``state`` is pending (asked, confirmation not yet followed), active,
+    paused (by the reader, or after repeated permanent delivery failures) or
+    unsubscribed. ``email`` is stored normalised and never shown in a page or
+    a log; ``nonce`` is mixed into every signed link, so a deleted row's links
+    never open a later row that got the same id.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_state_frequency", "state", "frequency"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    nonce: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    frequency: Mapped[str] = mapped_column(String(8))  # daily or weekly
+    # The interface language the e-mails are written in.
+    locale: Mapped[str] = mapped_column(String(8))
+    # Region codes at any level; a region covers every region below it.
+    regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Topic slugs and item languages; empty means any.
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The consent: when the confirmation link was followed, and the words the
+    # reader agreed to on the form.
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # subscriber or delivery, when paused.
+    pause_reason: Mapped[str | None] = mapped_column(String(16))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The end of the window the last digest covered: the next one starts here.
+    digest_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Permanent delivery failures in a row; reset by a delivered digest.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failure: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestSend(Base):
+    """The send log: one row per subscription and period, so a digest is sent
+    at most once however many runs or workers see it due.
+
+    A run claims the row (state ``claimed``, with a lease and its own token)
+    before sending and marks it ``sent``, ``empty`` (nothing new) or
+    ``failed`` (refused for good) after; a claim whose lease ran out was left
+    by a run that died, and the next run takes it over.
+    """
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period"),
+        Index("ix_digest_sends_period_state", "period", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    # 2026-12-04 for a daily digest, 2026-W49 for a weekly one.
+    period: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(8))
+    claim_token: Mapped[str] = mapped_column(String(32))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stories: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)

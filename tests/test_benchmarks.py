@@ -6,7 +6,7 @@ load a test cannot know.
 
 from __future__ import annotations
 
-from benchmarks import crawl, ingest, serve
+from benchmarks import crawl, digest, ingest, serve
 
 
 def test_crawl_benchmark_crawls_every_feed_then_gets_304s(capsys):
@@ -52,3 +52,15 @@ def test_serve_benchmark_answers_full_and_not_modified_under_load(capsys):
         assert 0 < phase.p50_ms <= phase.p99_ms
     assert set(report.first_answer_ms) == {"feed", "page"}
     assert "304" in capsys.readouterr().out
+
+
+def test_digest_benchmark_sends_every_digest_once_to_its_smtp_server(capsys):
+    report = digest.main(["--subscriptions", "300", "--stories", "60"])
+
+    summary = report.summary
+    assert summary.sent > 0 and summary.sent + summary.empty == summary.subscriptions
+    assert summary.failed == summary.deferred == 0
+    assert report.received["messages"] == report.received["recipients"] == summary.sent
+    assert report.received["duplicates"] == 0
+    assert report.usage.wall_s > 0 and report.usage.peak_rss > 0
+    assert "messages per second" in capsys.readouterr().out

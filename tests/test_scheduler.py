@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 import httpx
 
+from aggregator.digest_scheduler import DigestScheduler
 from aggregator.scheduler import CrawlScheduler
+from aggregator.settings import Settings
 from tests.conftest import Site
 
 
@@ -98,3 +100,31 @@ def _wait_for_items(url: str) -> list[str]:
             return [item["title"] for item in items]
         time.sleep(0.2)
     raise AssertionError(f"no items appeared at {url} within 30 s")
+
+
+def test_digests_run_at_start_to_catch_up_then_daily_and_weekly_at_local_time():
+    sent: list[str] = []
+    both = threading.Event()
+
+    def send(frequency: str) -> None:
+        sent.append(frequency)
+        if len(sent) == 2:
+            both.set()
+
+    settings = Settings(
+        digest_timezone="Europe/Vienna",
+        digest_daily_time="06:30",
+        digest_weekly_day="fri",
+    )
+    scheduler = DigestScheduler(send, settings, start_at=datetime.now(UTC))
+    scheduler.start()
+    try:
+        assert both.wait(timeout=10)
+        runs = scheduler.next_runs()
+    finally:
+        scheduler.shutdown()
+
+    assert sent == ["daily", "weekly"]
+    daily, weekly = runs["digest-daily"], runs["digest-weekly"]
+    assert (daily.hour, daily.minute, str(daily.tzinfo)) == (6, 30, "Europe/Vienna")
+    assert (weekly.weekday(), weekly.hour) == (4, 6)

@@ -2,7 +2,7 @@
 featured stories
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04 09:10:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import storage.models
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
