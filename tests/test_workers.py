@@ -51,10 +51,10 @@ pytestmark = [
 WORKERS = 4
 TICK_SECONDS = 1
 STALLED_SECONDS = 6.0
-# Only the first worker runs the classifiers: loading the region tree costs
-# each process that does seconds of CPU, which the other properties do not
-# need, and one worker shows the classify queue is served.
-CLASSIFYING_WORKER = 0
+# The workers take the crawl and dedup queues: the classifiers' queue is
+# served the same way, and loading the region tree in a worker costs
+# seconds of CPU that none of these properties needs.
+QUEUES = "crawl,dedup"
 
 
 @dataclass
@@ -137,7 +137,7 @@ def _worker_env(url: str, port: int, queues: str) -> dict[str, str]:
         AGGREGATOR_WORKER_QUEUES=queues,
         AGGREGATOR_WORKER_LISTEN=f"127.0.0.1:{port}",
         AGGREGATOR_STATEMENT_TIMEOUT_SECONDS="30",
-        AGGREGATOR_LOG_LEVEL="INFO",
+        AGGREGATOR_LOG_LEVEL="WARNING",
         AGGREGATOR_LOG_FORMAT="json",
     )
     return env
@@ -168,7 +168,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         log = (folder / f"worker-{number}.log").open("wb")
         workers.append(
             subprocess.Popen(
-                command, env=_worker_env(url, port, queues), stdout=log, stderr=log
+                command, env=_worker_env(url, port, QUEUES), stdout=log, stderr=log
             )
         )
     engine = create_engine(url)
@@ -208,9 +208,9 @@ def _wait(condition: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def _settled(fleet: Fleet, feed_set: FeedSet, classified: bool = True) -> bool:
-    """Every source of the set fetched and recorded, its items placed (and
-    classified), and no crawl waiting or running."""
+def _settled(fleet: Fleet, feed_set: FeedSet) -> bool:
+    """Every source of the set fetched and recorded, its items placed, and no
+    crawl waiting or running."""
     ids = [source_id(path) for path in feed_set.bodies]
     with fleet.engine.connect() as connection:
         unfetched = connection.execute(
@@ -222,10 +222,10 @@ def _settled(fleet: Fleet, feed_set: FeedSet, classified: bool = True) -> bool:
         ).scalar()
         waiting = connection.execute(
             text(
-                "SELECT count(*) FROM items WHERE source_id = ANY(:ids) AND "
-                "(text_hash IS NULL OR (:classified AND classified_at IS NULL))"
+                "SELECT count(*) FROM items WHERE source_id = ANY(:ids) "
+                "AND text_hash IS NULL"
             ),
-            {"ids": ids, "classified": classified},
+            {"ids": ids},
         ).scalar()
         crawls = connection.execute(
             text(
@@ -297,8 +297,7 @@ def test_a_killed_workers_sources_are_crawled_by_the_others_once_more_at_most(
     feed_set = build_feeds("b", feeds=200, releases=20, copies=5, seed=2)
     paths = list(feed_set.bodies)
     fleet.sync(feed_set)
-    victims = [n for n in fleet.alive() if n != CLASSIFYING_WORKER]
-    worker_ids = {int(fleet.health(n)["worker_id"]): n for n in victims}  # type: ignore[arg-type]
+    worker_ids = {int(fleet.health(n)["worker_id"]): n for n in fleet.alive()}  # type: ignore[arg-type]
 
     # Part-way: a fifth of the sources fetched, many crawls running.
     _wait(lambda: fleet.web.fetched(paths) >= 40, 60, "a fifth of the sources")
