@@ -162,9 +162,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     command = [str(Path(sys.executable).with_name("aggregator")), "worker"]
     workers = []
     for number, port in enumerate(ports):
-        queues = (
-            "crawl,dedup,classify" if number == CLASSIFYING_WORKER else "crawl,dedup"
-        )
         log = (folder / f"worker-{number}.log").open("wb")
         workers.append(
             subprocess.Popen(
