@@ -32,7 +32,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -43,6 +43,7 @@ from procrastinate.exceptions import (
     ProcrastinateException,
     UniqueViolation,
 )
+from procrastinate.job_context import JobContext
 from procrastinate.jobs import Job, Status
 from procrastinate.tasks import Task
 from procrastinate.worker import Worker
@@ -117,6 +118,10 @@ class CrawlWorker:
         self.worker: Worker | None = None
         self._pipeline: Pipeline | None = None
         self._stopping = False
+        # Jobs whose task runs here now, and jobs that looked done but still
+        # marked running at the last check.
+        self._running: set[int | None] = set()
+        self._suspects: set[int | None] = set()
         self._register_tasks()
 
     def _connector(self) -> PsycopgConnector:
@@ -253,29 +258,70 @@ class CrawlWorker:
         )
         retried = 0
         for job in stalled:
-            retried += await self._retry_stalled(job)
+            if await self._requeue(job):
+                retried += 1
+                self.runtime.metrics.lease_expiries.inc()
+                logger.warning(
+                    "Job of a silent worker given to the others",
+                    extra={"job_id": job.id, "task": job.task_name, "lock": job.lock},
+                )
         return retried
 
-    async def _retry_stalled(self, job: Job) -> int:
+    async def retry_orphaned_jobs(self) -> int:
+        """Put back in the queue this worker's jobs that are done but still
+        marked running: their outcome was lost with a database connection.
+
+        A job counts once it looked so at two checks in a row, since its
+        outcome is written a moment after its task returns.
+        """
+        worker = self.worker
+        if worker is None or worker.worker_id is None:
+            return 0
+        marked = await self.app.job_manager.list_jobs_async(
+            status=Status.DOING.value, worker_id=worker.worker_id
+        )
+        orphans = {job.id: job for job in marked if job.id not in self._running}
+        confirmed = [job for key, job in orphans.items() if key in self._suspects]
+        self._suspects = set(orphans) - {job.id for job in confirmed}
+        retried = 0
+        for job in confirmed:
+            if await self._requeue(job):
+                retried += 1
+                logger.warning(
+                    "Job whose outcome was lost queued again",
+                    extra={"job_id": job.id, "task": job.task_name, "lock": job.lock},
+                )
+        return retried
+
+    async def _requeue(self, job: Job) -> bool:
+        """Move a job marked running back to the queue; False if it was not."""
         manager = self.app.job_manager
-        extra = {"job_id": job.id, "task": job.task_name, "lock": job.lock}
         try:
             await manager.retry_job(job)
         except UniqueViolation:
-            # A job for the same source waits already and will do the work;
-            # this one must let go of the source's lock.
+            # A job with the same queueing lock waits already and will do
+            # the work; this one must let go of its lock.
             await manager.finish_job(job, Status.FAILED, delete_job=False)
-            logger.info("Stalled job dropped for a newer one", extra=extra)
-            return 0
+            logger.info("Job dropped for a newer one", extra={"job_id": job.id})
+            return False
         except ProcrastinateException as error:
-            # Another worker retried it first.
+            # Another worker moved it first.
             logger.debug(
-                "Stalled job not retried", extra={**extra, "error": str(error)}
+                "Job not queued again", extra={"job_id": job.id, "error": str(error)}
             )
-            return 0
-        self.runtime.metrics.lease_expiries.inc()
-        logger.warning("Job of a silent worker given to the others", extra=extra)
-        return 1
+            return False
+        return True
+
+    async def _track(
+        self, call_next: Callable[[], Awaitable[Any]], context: JobContext, _: Worker
+    ) -> Any:
+        """Keep the ids of the jobs whose task is running in this worker."""
+        job_id = context.job.id
+        self._running.add(job_id)
+        try:
+            return await call_next()
+        finally:
+            self._running.discard(job_id)
 
     def _due_and_queued(self) -> tuple[list[str], set[str]]:
         with self.runtime.sessions() as session:
@@ -343,6 +389,7 @@ class CrawlWorker:
                 update_heartbeat_interval=settings.worker_heartbeat_seconds,
                 stalled_worker_timeout=settings.worker_stalled_seconds,
                 install_signal_handlers=False,
+                worker_middleware=[self._track],
                 # A crawl ends within the fetch timeout; past it, a stop
                 # cancels the rest and their jobs go back to the queue.
                 shutdown_graceful_timeout=settings.fetch_timeout_seconds + 5,
@@ -379,7 +426,8 @@ class CrawlWorker:
         logger.info("Worker stopped")
 
     async def _watch_stalled_jobs(self) -> None:
-        """Every tick, give the jobs of silent workers to the others.
+        """Every tick, give the jobs of silent workers to the others, and
+        queue again this worker's jobs whose outcome was lost.
 
         Each worker does it, not a job of the queue: a job could itself be
         held by a dead worker.
@@ -388,6 +436,7 @@ class CrawlWorker:
             await asyncio.sleep(self.runtime.settings.tick_seconds)
             try:
                 await self.retry_stalled_jobs()
+                await self.retry_orphaned_jobs()
             except Exception as error:
                 logger.warning(
                     "Stalled jobs not checked; next tick tries again",

@@ -97,23 +97,35 @@ def scratch_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@contextmanager
-def worker_processes(
-    url: str, count: int, concurrency: int, folder: Path
-) -> Iterator[list[subprocess.Popen[bytes]]]:
+def worker_env(url: str, **settings: str) -> dict[str, str]:
+    """The environment of a worker process on ``url``: this process's without
+    its AGGREGATOR_* variables, crawling feeds as they come (no article
+    pages, parsing on threads, no WebSub), ticking every second, and
+    ``settings`` (``worker_queues="crawl"`` for AGGREGATOR_WORKER_QUEUES)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
     env.update(
         AGGREGATOR_DATABASE_URL=url,
-        AGGREGATOR_ALLOW_HOSTS="127.0.0.0/8",
         AGGREGATOR_FULL_TEXT_MIN_WORDS="0",
         AGGREGATOR_PARSE_WORKERS="0",
         AGGREGATOR_WEBSUB_ENABLED="false",
         AGGREGATOR_TICK_SECONDS="1",
         AGGREGATOR_WORKER_POLL_SECONDS="0.5",
-        AGGREGATOR_WORKER_QUEUES="crawl",
-        AGGREGATOR_WORKER_CONCURRENCY=str(concurrency),
-        AGGREGATOR_WORKER_LISTEN="",
         AGGREGATOR_LOG_LEVEL="WARNING",
+    )
+    env.update({f"AGGREGATOR_{name.upper()}": v for name, v in settings.items()})
+    return env
+
+
+@contextmanager
+def worker_processes(
+    url: str, count: int, concurrency: int, folder: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    env = worker_env(
+        url,
+        allow_hosts="127.0.0.0/8",
+        worker_queues="crawl",
+        worker_concurrency=str(concurrency),
+        worker_listen="",
     )
     command = [str(Path(sys.executable).with_name("aggregator")), "worker"]
     workers = []

@@ -46,7 +46,7 @@ def queue_depth(session: Session) -> dict[tuple[str, str], int]:
             f"WHERE status IN {_WAITING} GROUP BY queue_name, status"
         )
     )
-    return {(queue, status): int(count) for queue, status, count in rows}
+    return {(str(queue), str(status)): int(str(n)) for queue, status, n in rows}
 
 
 def queued_sources(session: Session, task_name: str) -> set[str]:
@@ -58,4 +58,4 @@ def queued_sources(session: Session, task_name: str) -> set[str]:
         ),
         {"task": task_name},
     )
-    return {lock for (lock,) in rows}
+    return {str(lock) for (lock,) in rows}

@@ -126,7 +126,7 @@ def due_source(session: Session, source_id: str, now: datetime) -> Source | None
     return session.scalar(_due(now).where(Source.id == source_id))
 
 
-def _due(now: datetime) -> Select[tuple[Source]]:
+def _due(now: datetime) -> Select[Any]:
     return (
         select(Source)
         .where(Source.state == "active", Source.paused_at.is_(None))

@@ -113,6 +113,10 @@ class _Server(ThreadingHTTPServer):
     # drop their connections and leave them waiting for retransmissions.
     request_queue_size = 256
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A killed worker's connections are reset: expected, not worth a trace.
+        pass
+
 
 class FeedWeb:
     """Serves feed sets on 127.0.0.1, each answer ``latency`` seconds late."""

@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 
 from aggregator.runtime import Runtime
 from aggregator.settings import Settings
+from benchmarks.scale import worker_env
 from storage.queue import ITEMS_LOCK, hold_lock
 from tests.conftest import POSTGRES_ENV
 from tests.feedweb import FeedSet, FeedWeb, build_feeds
@@ -120,27 +121,20 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _worker_env(url: str, port: int, queues: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
-    env.update(
-        AGGREGATOR_DATABASE_URL=url,
-        AGGREGATOR_ALLOW_HOSTS="127.0.0.1",
-        AGGREGATOR_HOST_GAP_SECONDS="0",
-        AGGREGATOR_HOST_CONCURRENCY="8",
-        AGGREGATOR_FULL_TEXT_MIN_WORDS="0",
-        AGGREGATOR_PARSE_WORKERS="0",
-        AGGREGATOR_WEBSUB_ENABLED="false",
-        AGGREGATOR_TICK_SECONDS=str(TICK_SECONDS),
-        AGGREGATOR_WORKER_HEARTBEAT_SECONDS="0.5",
-        AGGREGATOR_WORKER_STALLED_SECONDS=str(STALLED_SECONDS),
-        AGGREGATOR_WORKER_POLL_SECONDS="0.5",
-        AGGREGATOR_WORKER_CONCURRENCY="8",
-        AGGREGATOR_WORKER_QUEUES=queues,
-        AGGREGATOR_WORKER_LISTEN=f"127.0.0.1:{port}",
-        AGGREGATOR_STATEMENT_TIMEOUT_SECONDS="30",
-        AGGREGATOR_LOG_LEVEL="WARNING",
-        AGGREGATOR_LOG_FORMAT="json",
+    return worker_env(
+        url,
+        allow_hosts="127.0.0.1",
+        host_gap_seconds="0",
+        host_concurrency="8",
+        tick_seconds=str(TICK_SECONDS),
+        worker_heartbeat_seconds="0.5",
+        worker_stalled_seconds=str(STALLED_SECONDS),
+        worker_concurrency="8",
+        worker_queues=queues,
+        worker_listen=f"127.0.0.1:{port}",
+        statement_timeout_seconds="30",
+        log_format="json",
     )
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -291,13 +285,13 @@ def test_four_workers_fetch_each_source_once_and_make_one_story_per_release(
 def test_a_killed_workers_sources_are_crawled_by_the_others_once_more_at_most(
     fleet: Fleet,
 ) -> None:
-    feed_set = build_feeds("b", feeds=200, releases=20, copies=5, seed=2)
+    feed_set = build_feeds("b", feeds=100, releases=10, copies=5, seed=2)
     paths = list(feed_set.bodies)
     fleet.sync(feed_set)
     worker_ids = {int(fleet.health(n)["worker_id"]): n for n in fleet.alive()}  # type: ignore[arg-type]
 
     # Part-way: a fifth of the sources fetched, many crawls running.
-    _wait(lambda: fleet.web.fetched(paths) >= 40, 60, "a fifth of the sources")
+    _wait(lambda: fleet.web.fetched(paths) >= 20, 60, "a fifth of the sources")
     with fleet.engine.connect() as connection:
         running = dict(
             connection.execute(
@@ -346,7 +340,7 @@ def test_a_killed_workers_sources_are_crawled_by_the_others_once_more_at_most(
 def test_workers_carry_on_after_their_database_connections_are_cut(
     fleet: Fleet,
 ) -> None:
-    feed_set = build_feeds("c", feeds=100, releases=10, copies=5, seed=3)
+    feed_set = build_feeds("c", feeds=60, releases=6, copies=5, seed=3)
     paths = list(feed_set.bodies)
     alive = fleet.alive()
     fleet.sync(feed_set)
