@@ -47,6 +47,9 @@ pytestmark = [
     ),
     # Starting four workers is part of the first test's time.
     pytest.mark.timeout(400),
+    # One fleet for the module: under pytest-xdist with --dist loadgroup its
+    # tests stay in one process instead of starting a fleet in each.
+    pytest.mark.xdist_group("workers"),
 ]
 
 WORKERS = 4
