@@ -8,6 +8,7 @@ what the rules decide.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ from storage.classification import (
 )
 from storage.curation import CurationError
 from storage.models import Item, Source
+from storage.queue import ITEMS_LOCK, hold_lock
 from storage.regions import read_regions
 
 logger = logging.getLogger(__name__)
@@ -124,11 +126,18 @@ def classify_waiting_items(
     classifiers: Classifiers,
     now: datetime,
     source_id: str | None = None,
+    batches: int | None = None,
 ) -> int:
-    """Classifies every new or edited item (of one source, if given) in the
-    caller's transaction; returns how many were classified."""
+    """Classifies every new or edited item (of one source, if given; or
+    ``batches`` batches of them) in the caller's transaction; returns how
+    many were classified.
+
+    Classifiers and placers take turns across workers, so that two never
+    update the same items at once.
+    """
+    hold_lock(session, ITEMS_LOCK)
     done = 0
-    while True:
+    for _ in itertools.repeat(None, batches) if batches else itertools.count():
         waiting = unclassified_items(session, source_id)
         if not waiting:
             return done
@@ -146,6 +155,7 @@ def classify_waiting_items(
             )
             done += 1
         session.flush()
+    return done
 
 
 def region_decisions(result: Classification) -> list[RegionDecision]:

@@ -337,12 +337,27 @@ def inspect(
 @cli.command()
 @click.pass_obj
 def web(settings: Settings) -> None:
-    """Serve the portal only (another process crawls)."""
+    """Serve the portal only (workers crawl: 'aggregator worker')."""
     from aggregator.service import serve_web
 
     with _runtime(settings) as runtime:
         runtime.require_schema()
         serve_web(runtime)
+
+
+@cli.command()
+@click.pass_obj
+def worker(settings: Settings) -> None:
+    """Take crawl, dedup and classify jobs from the queue in PostgreSQL.
+
+    Run any number, on any number of machines, beside 'aggregator web'; see
+    "Running on several machines" in the README.
+    """
+    from aggregator.worker import CrawlWorker
+
+    with _runtime(settings) as runtime:
+        runtime.require_schema()
+        asyncio.run(CrawlWorker(runtime).run())
 
 
 @cli.command()

@@ -17,6 +17,7 @@ split or merged stay where the editor left them.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ from aggregator.settings import Settings
 from aggregator.versions import language_key, release_reference
 from extractors.text import html_to_text
 from storage.models import Item
+from storage.queue import ITEMS_LOCK, hold_lock
 from storage.stories import (
     Candidate,
     Keys,
@@ -95,16 +97,29 @@ def assign_stories(
 
 
 def place_waiting_items(
-    session: Session, settings: Settings, now: datetime, batch: int = 500
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    batch: int = 500,
+    batches: int | None = None,
 ) -> int:
     """Place every item of any source that dedup has not seen since it
-    changed, oldest first so that originals come before their copies.
+    changed (or ``batches`` batches of them), oldest first so that
+    originals come before their copies.
 
     Runs after a crawl rather than inside it, in batches that the caller's
     transaction flushes; returns how many items were placed.
+
+    Placers take turns, however many workers run them: two copies of one
+    release stored at the same moment by two workers, each placed by its
+    own placer, would each find no story yet (neither sees the other's
+    uncommitted one) and start two. The second placer waits for the first
+    to commit and then sees its stories. Classifiers take the same turns, as
+    both update the same items and would otherwise deadlock.
     """
+    hold_lock(session, ITEMS_LOCK)
     placed = 0
-    while True:
+    for _ in itertools.repeat(None, batches) if batches else itertools.count():
         pending = list(
             session.scalars(
                 select(Item)
@@ -119,6 +134,7 @@ def place_waiting_items(
             assign_story(session, item, settings, now)
         placed += len(pending)
         session.flush()
+    return placed
 
 
 def assign_story(

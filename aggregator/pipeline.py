@@ -131,6 +131,10 @@ class Pipeline:
     def close(self) -> None:
         self._writer.close()
 
+    async def renew_subscriptions(self) -> None:
+        """Renew the WebSub subscriptions whose lease is running out."""
+        await self._websub.renew_due()
+
     def due(self) -> list[SourceRef]:
         with self._sessions() as session:
             return [SourceRef.of(s) for s in due_sources(session, self._clock.now())]
@@ -139,7 +143,7 @@ class Pipeline:
         """Crawl every due source concurrently and return the summary."""
         started = time.monotonic()
         summary = CrawlSummary()
-        await self._websub.renew_due()
+        await self.renew_subscriptions()
 
         async def crawl(ref: SourceRef) -> None:
             record = await self.crawl_source(ref)

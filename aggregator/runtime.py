@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -25,6 +25,8 @@ from aggregator.clock import Clock, SystemClock
 from aggregator.crawler import Crawler
 from aggregator.dedup import place_waiting_items
 from aggregator.errors import DatabaseError
+from aggregator.metrics import Metrics
+from aggregator.monitoring import add_monitoring_routes, database_check
 from aggregator.parsing import make_parse_pool, start_parse_workers
 from aggregator.pipeline import CrawlSummary, Pipeline, Progress
 from aggregator.push import PushIngest
@@ -47,7 +49,9 @@ from storage.database import (
     make_session_factory,
     upgrade_database,
 )
+from storage.fetches import FetchRecord
 from storage.models import Source
+from storage.queue import queue_depth
 from storage.sources import SyncReport, due_sources, sync_sources
 
 logger = logging.getLogger(__name__)
@@ -70,6 +74,8 @@ class Runtime:
     # Built on first use: the region tree takes seconds to load, and the web
     # process of a deployment with separate workers never needs it.
     loaded_classifiers: Classifiers | None = None
+    # This process's counters, served at /metrics.
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def build(
@@ -78,13 +84,24 @@ class Runtime:
         clock: Clock | None = None,
         classifiers: Classifiers | None = None,
     ) -> Runtime:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url,
+            settings.database_pool_size,
+            settings.statement_timeout_seconds,
+        )
+        sessions = make_session_factory(engine)
+
+        def read_queue_depth() -> dict[tuple[str, str], int]:
+            with sessions() as session:
+                return queue_depth(session)
+
         return cls(
             settings,
             engine,
-            make_session_factory(engine),
+            sessions,
             clock or SystemClock(),
             loaded_classifiers=classifiers,
+            metrics=Metrics(read_queue_depth if settings.is_postgresql else None),
         )
 
     def classifiers(self) -> Classifiers:
@@ -96,9 +113,12 @@ class Runtime:
 
     def place_waiting(self) -> int:
         """Stories for every item new or edited since the last run."""
-        with self.sessions() as session:
-            placed = place_waiting_items(session, self.settings, self.clock.now())
-            session.commit()
+        placed = self._in_batches(
+            lambda session: place_waiting_items(
+                session, self.settings, self.clock.now(), batches=1
+            )
+        )
+        self.metrics.record_items("placed", placed)
         if placed:
             logger.info("Items placed in stories", extra={"items": placed})
         return placed
@@ -106,12 +126,32 @@ class Runtime:
     def classify_waiting(self) -> int:
         """Regions and topics for every item new or edited since the last run."""
         classifiers = self.classifiers()
-        with self.sessions() as session:
-            done = classify_waiting_items(session, classifiers, self.clock.now())
-            session.commit()
+        done = self._in_batches(
+            lambda session: classify_waiting_items(
+                session, classifiers, self.clock.now(), batches=1
+            )
+        )
+        self.metrics.record_items("classified", done)
         if done:
             logger.info("Items classified", extra={"items": done})
         return done
+
+    def _in_batches(self, work: Callable[[Session], int]) -> int:
+        """Run ``work`` in one transaction after another until it does
+        nothing; the sum of what it did.
+
+        A commit after each batch keeps what is done when a later batch
+        fails, and lets other workers' placers and classifiers take their
+        turn between batches.
+        """
+        total = 0
+        while True:
+            with self.sessions() as session:
+                done = work(session)
+                session.commit()
+            if not done:
+                return total
+            total += done
 
     def close(self) -> None:
         if self.parse_pool is not None:
@@ -176,13 +216,17 @@ class Runtime:
         robots.txt rules outlive the crawl: they are kept for the settings'
         lifetime across crawls, as RFC 9309 allows.
         """
-        parse_pool = self._parse_workers(len(self.due()))
+        parse_pool = self.parse_workers(len(self.due()))
+
+        def counted(record: FetchRecord) -> None:
+            self.metrics.record_fetch(record)
+            if progress is not None:
+                progress(record)
+
         async with Crawler(self.settings, robots=self.robots) as crawler:
-            pipeline = Pipeline(
-                self.settings, self.sessions, crawler, self.clock, parse_pool=parse_pool
-            )
+            pipeline = self.pipeline(crawler, parse_pool)
             try:
-                summary = await pipeline.crawl_due(progress)
+                summary = await pipeline.crawl_due(counted)
             finally:
                 pipeline.close()
         # After the crawl, not inside it: the fetches of thousands of sources
@@ -193,7 +237,14 @@ class Runtime:
             summary.classified_items = await asyncio.to_thread(self.classify_waiting)
         return summary
 
-    def _parse_workers(self, sources: int) -> ProcessPoolExecutor | None:
+    def pipeline(
+        self, crawler: Crawler, parse_pool: ProcessPoolExecutor | None
+    ) -> Pipeline:
+        return Pipeline(
+            self.settings, self.sessions, crawler, self.clock, parse_pool=parse_pool
+        )
+
+    def parse_workers(self, sources: int) -> ProcessPoolExecutor | None:
         """The parse workers, started by the first crawl of at least
         ``POOL_MIN_SOURCES`` sources and replaced when one died."""
         if self.parse_pool is not None:
@@ -238,7 +289,7 @@ class Runtime:
         on_push = None
         if self.settings.websub_enabled:
             on_push = PushIngest(self.settings, self.sessions, self.clock)
-        return create_app(
+        app = create_app(
             self.portal_config(),
             self.sessions,
             on_push,
@@ -248,6 +299,8 @@ class Runtime:
             preview_source=SourcePreviewer(self.settings, self.robots),
             send_mail=mail_sender(self.settings.smtp_url),
         )
+        add_monitoring_routes(app, self.metrics, database_check(self.sessions))
+        return app
 
     def editor_regions(self, codes: Sequence[str], editor: str) -> list[RegionDecision]:
         """An editor's region codes checked against the tree, with ancestors."""

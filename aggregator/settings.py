@@ -282,8 +282,56 @@ class Settings(BaseSettings):
         description="Registrations of one website domain waiting for confirmation "
         "or review at once; another is refused until they are decided.",
     )
+    # Several machines on PostgreSQL: connections and the workers' queue.
+    database_pool_size: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="PostgreSQL connections each process keeps open (more are "
+        "opened for a moment under load, up to twice as many).",
+    )
+    statement_timeout_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="Longest one SQL statement may run on PostgreSQL before it is "
+        "cancelled and its task retried (0: no limit).",
+    )
+    worker_concurrency: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Jobs (mostly sources being crawled) one 'aggregator worker' "
+        "runs at once.",
+    )
+    worker_queues: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated queues a worker takes jobs from: crawl, dedup, "
+        "classify (default: all three).",
+    )
+    worker_listen: str = Field(
+        "127.0.0.1:9100",
+        description="host:port where a worker serves /metrics and /health (port 0: "
+        "any free port, logged at start; empty: none).",
+    )
+    worker_heartbeat_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How often a worker tells the database it is alive.",
+    )
+    worker_stalled_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A worker silent this long is taken for dead and its jobs are "
+        "run again by the others; keep it several heartbeats long.",
+    )
+    worker_poll_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often an idle worker looks for jobs when no notification "
+        "woke it sooner.",
+    )
 
-    @field_validator("allow_hosts", mode="before")
+    @field_validator("allow_hosts", "worker_queues", mode="before")
     @classmethod
     def split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
@@ -293,18 +341,39 @@ class Settings(BaseSettings):
     @field_validator("listen")
     @classmethod
     def check_listen(cls, value: str) -> str:
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port, e.g. 127.0.0.1:8000")
+        return check_listen_address(value)
+
+    @field_validator("worker_queues")
+    @classmethod
+    def check_queues(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - {"crawl", "dedup", "classify"})
+        if unknown:
+            raise ValueError(
+                f"unknown queue {', '.join(unknown)}: crawl, dedup or classify"
+            )
         return value
+
+    @field_validator("worker_listen")
+    @classmethod
+    def check_worker_listen(cls, value: str) -> str:
+        return check_listen_address(value, any_port=True) if value else value
 
     @property
     def listen_host(self) -> str:
-        return self.listen.rpartition(":")[0].strip("[]")
+        return split_listen_address(self.listen)[0]
 
     @property
     def listen_port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
+        return split_listen_address(self.listen)[1]
+
+    @property
+    def queues(self) -> list[str]:
+        """The queues a worker takes jobs from."""
+        return self.worker_queues or ["crawl", "dedup", "classify"]
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.database_url.startswith(("postgresql", "postgres"))
 
     @model_validator(mode="after")
     def check_bands(self) -> Settings:
@@ -343,6 +412,20 @@ class Settings(BaseSettings):
     @property
     def user_agent(self) -> str:
         return f"MunicipalNewsAggregator/0.1 (+{self.contact_url})"
+
+
+def check_listen_address(value: str, any_port: bool = False) -> str:
+    """``value`` if it is host:port; port 0 (any free port) only if allowed."""
+    host, _, port = value.rpartition(":")
+    lowest = 0 if any_port else 1
+    if not host or not port.isdigit() or not lowest <= int(port) < 65536:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:8000")
+    return value
+
+
+def split_listen_address(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:

@@ -21,11 +21,29 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(
+    url: str, pool_size: int = 5, statement_timeout_seconds: float = 0
+) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    On PostgreSQL, a pool of ``pool_size`` connections (twice as many for a
+    moment under load), each tested before use so that one the server
+    dropped (a restart, ``pg_terminate_backend``) is replaced instead of
+    failing a query, and a statement timeout when it is not 0.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        connect_args: dict[str, Any] = {"connect_timeout": 10}
+        if statement_timeout_seconds:
+            milliseconds = int(statement_timeout_seconds * 1000)
+            connect_args["options"] = f"-c statement_timeout={milliseconds}"
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args=connect_args,
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

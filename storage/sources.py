@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Item, Source
@@ -120,13 +120,24 @@ def due_sources(session: Session, now: datetime, limit: int = 1000) -> list[Sour
     """Active, unpaused sources whose next fetch time has come, the
     longest-waiting first."""
     query = (
-        select(Source)
-        .where(Source.state == "active", Source.paused_at.is_(None))
-        .where((Source.next_fetch_at.is_(None)) | (Source.next_fetch_at <= now))
+        _due(now)
         .order_by(Source.next_fetch_at.asc().nulls_first(), Source.id)
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def due_source(session: Session, source_id: str, now: datetime) -> Source | None:
+    """The source ``source_id`` if it is due now, else None."""
+    return session.scalar(_due(now).where(Source.id == source_id))
+
+
+def _due(now: datetime) -> Select[Any]:
+    return (
+        select(Source)
+        .where(Source.state == "active", Source.paused_at.is_(None))
+        .where((Source.next_fetch_at.is_(None)) | (Source.next_fetch_at <= now))
+    )
 
 
 @dataclass(frozen=True)
