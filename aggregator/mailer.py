@@ -145,7 +145,9 @@ class Mailer:
             for _, address in getaddresses(message.get_all(name, []))
         ]
         del message["Bcc"]
-        return self.send_bytes(sender, recipients, message.as_bytes())
+        # SMTP ends lines with CRLF, and smtplib converts only text, not bytes.
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        return self.send_bytes(sender, recipients, data)
 
     def send_bytes(
         self, sender: str, recipients: Sequence[str], data: bytes

@@ -297,7 +297,7 @@ class Runtime:
             regions=self.editor_regions,
             subscription_mail=subscription_mail(self.settings),
             preview_source=SourcePreviewer(self.settings, self.robots),
-            send_mail=mail_sender(self.settings.smtp_url),
+            send_mail=mail_sender(self.settings),
         )
         add_monitoring_routes(app, self.metrics, database_check(self.sessions))
         return app

@@ -1,74 +1,44 @@
-"""Sending one e-mail over SMTP, as ``AGGREGATOR_SMTP_URL`` says.
-
-Kept to one function so that the shared mailer (connection reuse, retries)
-can take its place where the app is built.
-"""
+"""The web app's sender of single e-mails (registrations), over the shared
+mailer: a connection of its own per message, with the mailer's retries."""
 
 from __future__ import annotations
 
 import logging
-import smtplib
-import ssl
 from email.message import EmailMessage
-from urllib.parse import unquote, urlsplit
 
-from aggregator.errors import AggregatorError
+from aggregator.errors import MailError
+from aggregator.mailer import Mailer, SmtpServer
+from aggregator.settings import Settings
 from publisher.registrations import MailNotSent, MailSender
 
 logger = logging.getLogger(__name__)
 
 
-class MailError(AggregatorError):
-    """An e-mail could not be handed to the mail server."""
+def mail_sender(settings: Settings) -> MailSender:
+    """Sends one message, raising the failure the web app expects.
 
-
-def send_email(smtp_url: str, message: EmailMessage, timeout: float = 30.0) -> None:
-    """Hand ``message`` to the server at ``smtp://`` or ``smtps://`` URL.
-
-    Raises ``MailError`` naming the server when it cannot be reached or
-    refuses the message.
+    A web process holds no connection between messages: they are few. One
+    try only: the person waits for the page, and is told to try again.
     """
-    parts = urlsplit(smtp_url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise MailError(
-            f"AGGREGATOR_SMTP_URL is no smtp:// or smtps:// URL: {smtp_url!r}"
-        )
-    port = parts.port or (465 if parts.scheme == "smtps" else 25)
-    server = f"{parts.hostname}:{port}"
-
-    try:
-        if parts.scheme == "smtps":
-            context = ssl.create_default_context()
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                parts.hostname, port, timeout=timeout, context=context
-            )
-        else:
-            client = smtplib.SMTP(parts.hostname, port, timeout=timeout)
-        with client:
-            client.ehlo()
-            if parts.scheme == "smtp" and client.has_extn("starttls"):
-                # Credentials and addresses travel encrypted where the
-                # server offers it.
-                client.starttls(context=ssl.create_default_context())
-                client.ehlo()
-            if parts.username:
-                client.login(unquote(parts.username), unquote(parts.password or ""))
-            client.send_message(message)
-    except (OSError, smtplib.SMTPException) as error:
-        raise MailError(f"the mail server {server} refused: {error}") from error
-    logger.info("E-mail sent", extra={"to": message["To"], "server": server})
-
-
-def mail_sender(smtp_url: str) -> MailSender:
-    """The web app's sender: ``send_email`` with the failure the app expects."""
 
     def send(message: EmailMessage) -> None:
         try:
-            send_email(smtp_url, message)
+            server = SmtpServer.from_url(settings.smtp_url)
+            with Mailer(
+                server, timeout=settings.smtp_timeout_seconds, attempts=1
+            ) as mailer:
+                delivery = mailer.send(message)
         except MailError as error:
-            logger.error(
-                "E-mail not sent", extra={"to": message["To"], "error": str(error)}
-            )
-            raise MailNotSent(str(error)) from error
+            delivery = None
+            reason = str(error)
+        else:
+            reason = delivery.error or f"the mail server answered {delivery.code}"
+        if delivery is not None and delivery.sent:
+            logger.info("E-mail sent", extra={"to": message["To"]})
+            return
+        logger.error(
+            "E-mail not sent: %s", reason, extra={"to": message["To"], "error": reason}
+        )
+        raise MailNotSent(reason)
 
     return send

@@ -80,7 +80,9 @@ def decide_review(
     items as changed. The caller refreshes their stories and commits."""
     if decision not in (PUBLISHED, REJECTED):
         raise ValueError(f"a review decision is {PUBLISHED} or {REJECTED}")
-    items = list(session.scalars(select(Item).where(Item.id.in_(item_ids))))
+    items = list(
+        session.scalars(select(Item).where(Item.id.in_(item_ids)).order_by(Item.id))
+    )
     for item in items:
         item.review = decision
         item.reviewed_at = now

@@ -133,6 +133,9 @@ def _worker_env(url: str, port: int, queues: str) -> dict[str, str]:
         worker_heartbeat_seconds="0.5",
         worker_stalled_seconds=str(STALLED_SECONDS),
         worker_concurrency="8",
+        # Four workers and the rest of the suite share one server's hundred
+        # connections: a few each (their jobs wait their turn for one).
+        database_pool_size="3",
         worker_queues=queues,
         worker_listen=f"127.0.0.1:{port}",
         statement_timeout_seconds="30",
