@@ -82,11 +82,20 @@ class Mailbox:
 class MailServer:
     """Starts the mailbox on a free port; ``url`` is for AGGREGATOR_SMTP_URL."""
 
-    def __init__(self, mailbox: Mailbox | None = None) -> None:
+    def __init__(
+        self,
+        mailbox: Mailbox | None = None,
+        scheme: str = "smtp",
+        **tls: Any,
+    ) -> None:
+        """``tls`` goes to aiosmtpd's Controller: ``tls_context`` and
+        ``require_starttls`` for STARTTLS, ``ssl_context`` for smtps://."""
         self.mailbox = mailbox or Mailbox()
         self.port = free_port()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
-        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.controller = Controller(
+            self.mailbox, hostname="127.0.0.1", port=self.port, **tls
+        )
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.mailbox.url = self.url
 
     def __enter__(self) -> Mailbox:

@@ -3,9 +3,11 @@ many messages, 4xx tried again, 5xx reported, a bad URL refused."""
 
 from __future__ import annotations
 
+import ssl
 from email.message import EmailMessage
 
 import pytest
+import trustme
 
 from aggregator.errors import MailError
 from aggregator.mailer import Mailer, SmtpServer
@@ -75,3 +77,45 @@ def test_smtp_url_names_host_port_security_and_login(url, expected):
 def test_an_unusable_smtp_url_is_refused_with_the_setting_named(url):
     with pytest.raises(MailError, match="AGGREGATOR_SMTP_URL"):
         SmtpServer.from_url(url)
+
+
+@pytest.fixture(scope="module")
+def authority(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, str]:
+    """A private certificate authority and the file a mailer trusts it by."""
+    ca = trustme.CA()
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return ca, str(path)
+
+
+def _server_context(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+def test_starttls_encrypts_before_the_message_and_checks_the_certificate(authority):
+    ca, cafile = authority
+    tls = {"tls_context": _server_context(ca), "require_starttls": True}
+    with MailServer(**tls) as mailbox:
+        trusted = SmtpServer.from_url(f"{mailbox.url}?starttls=true&cafile={cafile}")
+        with Mailer(trusted, attempts=1) as mailer:
+            delivery = mailer.send(_message("tls@example.org"))
+        # Without the private authority the certificate is not trusted.
+        untrusted = SmtpServer.from_url(f"{mailbox.url}?starttls=true")
+        with pytest.raises(MailError, match="TLS"), Mailer(untrusted) as mailer:
+            mailer.send(_message("nobody@example.org"))
+
+    assert delivery.sent
+    assert [m["To"] for m in mailbox.messages] == ["tls@example.org"]
+
+
+def test_smtps_speaks_tls_from_the_first_byte(authority):
+    ca, cafile = authority
+    with MailServer(scheme="smtps", ssl_context=_server_context(ca)) as mailbox:
+        server = SmtpServer.from_url(f"{mailbox.url}?cafile={cafile}")
+        with Mailer(server, attempts=1) as mailer:
+            delivery = mailer.send(_message("smtps@example.org"))
+
+    assert delivery.sent
+    assert [m["To"] for m in mailbox.messages] == ["smtps@example.org"]
