@@ -225,7 +225,8 @@ def _item(
 ) -> dict[str, Any]:  # fmt: skip
     return {
         "id": item_id, "source_id": f"city-{country.lower()}",
-        "entry_key": f"e{item_id}", "url": f"https://{country.lower()}.example/{item_id}",
+        "entry_key": f"e{item_id}",
+        "url": f"https://{country.lower()}.example/{item_id}",
         "title": f"Council decision number {item_id} on the new tram line and budget",
         "summary": "The municipal council met on Tuesday and decided, after a long "
         "debate, to extend the tram line to the new district and to raise the "

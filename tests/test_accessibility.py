@@ -82,7 +82,10 @@ def test_the_check_reports_what_a_broken_page_lacks(page):
         assert rule in found
 
 
-def test_the_home_page_fits_a_phone_without_sideways_scrolling(portal, page):  # noqa: F811
+def test_the_home_page_fits_a_phone_without_sideways_scrolling(
+    portal,  # noqa: F811
+    page,
+):
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(portal + "/")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")

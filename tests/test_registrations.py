@@ -429,7 +429,8 @@ def test_confirmation_marks_a_contact_on_the_websites_domain_verified(
     with portal.sessions() as session:
         registration = Registration(
             state="unconfirmed", region_code=GRAZ, municipality_name="Graz",
-            country="AT", website="https://www.graz.at/", given_url="https://www.graz.at/",
+            country="AT", website="https://www.graz.at/",
+            given_url="https://www.graz.at/",
             source_url="https://www.graz.at/rss", source_kind="feed", source_title="",
             contact_name="M", contact_email="presse@stadt.graz.at", languages=["de"],
             locale="en", domain="graz.at", address=ADDRESS, created_at=START,

@@ -295,7 +295,8 @@ def test_a_killed_workers_sources_are_crawled_by_the_others_once_more_at_most(
     feed_set = build_feeds("b", feeds=100, releases=10, copies=5, seed=2)
     paths = list(feed_set.bodies)
     fleet.sync(feed_set)
-    worker_ids = {int(fleet.health(n)["worker_id"]): n for n in fleet.alive()}  # type: ignore[arg-type]
+    health = {n: fleet.health(n) for n in fleet.alive()}
+    worker_ids = {int(str(h["worker_id"])): n for n, h in health.items()}
 
     # Part-way: a fifth of the sources fetched, many crawls running.
     _wait(lambda: fleet.web.fetched(paths) >= 20, 60, "a fifth of the sources")
