@@ -145,8 +145,12 @@ class DigestRun:
         topic_labels: dict[str, dict[str, str]],
         clock: Clock,
         make_mailer: Callable[[], Mailer],
+        on_finish: Callable[[DigestRunSummary], None] | None = None,
     ) -> None:
         self.settings = settings
+        # Told what a run (not a dry one) did, even one the mail server cut
+        # short: the process's counters of digests sent.
+        self.on_finish = on_finish
         self.sessions = sessions
         self.templates = templates
         self.topic_labels = topic_labels
@@ -158,7 +162,12 @@ class DigestRun:
         # has tens of thousands of distinct ones, too many to keep them all.
         self._rendered: OrderedDict[tuple[object, ...], RenderedDigest] = OrderedDict()
 
-    def run(self, frequency: str, dry_run: bool = False) -> DigestRunSummary:
+    def run(
+        self, frequency: str, dry_run: bool = False, part: int = 0, parts: int = 1
+    ) -> DigestRunSummary:
+        """Send the period's digests not sent yet; with ``parts`` above one,
+        only those of the subscriptions whose id falls in ``part``, so that
+        several workers can share a period."""
         if not self.links.enabled:
             raise DigestError(
                 "AGGREGATOR_SECRET_KEY is not set: digests carry signed links to "
@@ -180,7 +189,9 @@ class DigestRun:
             # paused or ended while a long run is under way still gets its
             # digest of that run.
             todo = [
-                s for s in active_subscribers(session, frequency) if s.id not in done
+                s
+                for s in active_subscribers(session, frequency)
+                if s.id not in done and s.id % parts == part
             ]
             floor = cutoff - LONGEST_WINDOW[frequency]
             start = min((_since(s, floor) for s in todo), default=cutoff)
@@ -207,17 +218,21 @@ class DigestRun:
                 else:
                     summary.sent += 1
         else:
-            with self._senders() as send:
-                # While one batch is being sent, the next is claimed and
-                # composed.
-                waiting: list[Future[str]] = []
-                for batch in _batches(todo, BATCH):
-                    submitted = self._send_batch(batch, context, send, summary)
+            try:
+                with self._senders() as send:
+                    # While one batch is being sent, the next is claimed and
+                    # composed.
+                    waiting: list[Future[str]] = []
+                    for batch in _batches(todo, BATCH):
+                        submitted = self._send_batch(batch, context, send, summary)
+                        _tally(waiting, summary)
+                        waiting = submitted
+                        if summary.deferred:
+                            break
                     _tally(waiting, summary)
-                    waiting = submitted
-                    if summary.deferred:
-                        break
-                _tally(waiting, summary)
+            finally:
+                if self.on_finish is not None:
+                    self.on_finish(summary)
             if summary.deferred:
                 raise MailServerUnavailable(
                     f"the mail server deferred or dropped {summary.deferred} digests "
@@ -474,4 +489,5 @@ def digest_run(runtime: Runtime) -> DigestRun:
         labels,
         runtime.clock,
         lambda: mailer_from_settings(settings),
+        runtime.metrics.record_digests,
     )

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from storage.fetches import FetchRecord
+
+if TYPE_CHECKING:
+    from aggregator.digests import DigestRunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +69,13 @@ class Metrics:
             "Jobs of workers that stopped sending heartbeats, given to the others.",
             registry=self.registry,
         )
+        self.digests = Counter(
+            "aggregator_digests",
+            "Digests by outcome: sent, empty (nothing new), failed (refused for "
+            "good), deferred (the mail server was unavailable; sent later).",
+            ["outcome"],
+            registry=self.registry,
+        )
         if queue_depth is not None:
             self.registry.register(_QueueCollector(queue_depth))
 
@@ -79,6 +90,17 @@ class Metrics:
     def record_items(self, stage: str, count: int) -> None:
         if count:
             self.items.labels(stage).inc(count)
+
+    def record_digests(self, summary: DigestRunSummary) -> None:
+        """Count what one digest run did."""
+        for outcome, count in (
+            ("sent", summary.sent),
+            ("empty", summary.empty),
+            ("failed", summary.failed),
+            ("deferred", summary.deferred),
+        ):
+            if count:
+                self.digests.labels(outcome).inc(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

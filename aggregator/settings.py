@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The queues of 'aggregator worker', each a stage a worker may take on.
+WORKER_QUEUES = ("crawl", "dedup", "classify", "digest")
+
 
 class Settings(BaseSettings):
     """Everything an operator can set, each with a default and a help line.
@@ -215,6 +218,13 @@ class Settings(BaseSettings):
         description="How long a digest run holds a digest it claimed; after that "
         "a run that died is taken over and its unsent digests are sent.",
     )
+    digest_jobs: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Jobs one period's digests are split into on the workers' queue, "
+        "so that several workers send them at once ('aggregator worker' only).",
+    )
     digest_failures_to_pause: int = Field(
         3,
         ge=1,
@@ -306,7 +316,7 @@ class Settings(BaseSettings):
     worker_queues: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated queues a worker takes jobs from: crawl, dedup, "
-        "classify (default: all three).",
+        "classify, digest (default: all four).",
     )
     worker_listen: str = Field(
         "127.0.0.1:9100",
@@ -346,10 +356,10 @@ class Settings(BaseSettings):
     @field_validator("worker_queues")
     @classmethod
     def check_queues(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - {"crawl", "dedup", "classify"})
+        unknown = sorted(set(value) - set(WORKER_QUEUES))
         if unknown:
             raise ValueError(
-                f"unknown queue {', '.join(unknown)}: crawl, dedup or classify"
+                f"unknown queue {', '.join(unknown)}: one of {', '.join(WORKER_QUEUES)}"
             )
         return value
 
@@ -369,7 +379,7 @@ class Settings(BaseSettings):
     @property
     def queues(self) -> list[str]:
         """The queues a worker takes jobs from."""
-        return self.worker_queues or ["crawl", "dedup", "classify"]
+        return self.worker_queues or list(WORKER_QUEUES)
 
     @property
     def is_postgresql(self) -> bool:

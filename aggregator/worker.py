@@ -1,5 +1,5 @@
-"""``aggregator worker``: the crawl, dedup and classify stages as jobs of a
-queue in PostgreSQL (procrastinate), for any number of machines.
+"""``aggregator worker``: the crawl, dedup, classify and digest stages as jobs
+of a queue in PostgreSQL (procrastinate), for any number of machines.
 
 The jobs call the functions ``aggregator run`` calls from APScheduler on
 one machine; only the dispatch differs:
@@ -13,16 +13,20 @@ one machine; only the dispatch differs:
   finds its source no longer due (another job just crawled it) does nothing;
 - ``place-waiting`` and ``classify-waiting`` put new and edited items into
   stories and regions (``Runtime.place_waiting``, ``Runtime.classify_waiting``),
-  queued by every crawl that stored something and by every tick.
+  queued by every crawl that stored something and by every tick;
+- ``send-digests`` sends one part of a period's e-mail digests
+  (``DigestRun.run``, as ``aggregator run`` does on schedule). Every tick
+  looks whether the latest daily and weekly period has subscriptions whose
+  digest is not sent and queues a job for each part with some; the parts
+  split the subscriptions by id so that several workers send at once. The
+  send log (one row per subscription and period, claimed before sending)
+  keeps any number of workers and retries to one digest each.
 
 A job that fails on the database (a restart, a dropped connection, a
 statement timeout) is tried again with growing waits. A worker that dies
 stops its heartbeat; once it has been silent for
 ``AGGREGATOR_WORKER_STALLED_SECONDS``, the next of the others to look (each
 looks every tick) puts its running jobs back into the queue.
-
-A digest to send would be one more task here, keyed per subscription and
-period in the send log so that a retry never sends it twice.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from aggregator.pipeline import Pipeline, SourceRef
 from aggregator.runtime import POOL_MIN_SOURCES, Runtime
 from aggregator.settings import split_listen_address
 from extractors.language import default_detector
+from storage.digest_sends import unsent_digests
 from storage.queue import queued_sources
 from storage.sources import due_source
 
@@ -65,6 +70,8 @@ CRAWL_SOURCE = "crawl-source"
 TICK = "tick"
 PLACE_WAITING = "place-waiting"
 CLASSIFY_WAITING = "classify-waiting"
+SEND_DIGESTS = "send-digests"
+DIGEST_FREQUENCIES = ("daily", "weekly")
 # The tick goes first: a queue full of crawls must not hold up the next one.
 _TICK_PRIORITY = 10
 # Errors that pass: the database restarting, a connection cut, a statement
@@ -177,7 +184,19 @@ class CrawlWorker:
                 CLASSIFY_WAITING, asyncio.to_thread(self.runtime.classify_waiting)
             )
 
+        # A part waits while the same part of the same frequency is sent
+        # elsewhere: the tick queues it again whenever it sees digests not yet
+        # marked, which includes those a running job holds.
+        @app.task(name=SEND_DIGESTS, queue="digest", retry=RETRY)
+        async def send_digests(
+            frequency: str, period: str, part: int, parts: int
+        ) -> str:
+            return await timed(
+                SEND_DIGESTS, self.send_digests(frequency, period, part, parts)
+            )
+
         self._tasks: dict[str, Task[Any, Any, Any]] = {
+            SEND_DIGESTS: send_digests,
             CRAWL_SOURCE: crawl_source,
             PLACE_WAITING: place_waiting,
             CLASSIFY_WAITING: classify_waiting,
@@ -208,6 +227,7 @@ class CrawlWorker:
         await self.defer_processing()
         if deferred:
             logger.info("Due sources queued", extra={"sources": deferred})
+        await self.defer_digests()
         return deferred
 
     async def crawl_source(self, source_id: str) -> str:
@@ -222,6 +242,25 @@ class CrawlWorker:
         if record.items_new or record.items_updated:
             await self.defer_processing()
         return record.outcome
+
+    async def send_digests(
+        self, frequency: str, period: str, part: int, parts: int
+    ) -> str:
+        """Send one part of a period's digests; a job queued for a period
+        that has since passed does nothing (the tick queued the new one)."""
+        return await asyncio.to_thread(
+            self._send_digests, frequency, period, part, parts
+        )
+
+    def _send_digests(self, frequency: str, period: str, part: int, parts: int) -> str:
+        from aggregator.digests import digest_period, digest_run
+
+        settings = self.runtime.settings
+        current, _ = digest_period(frequency, self.runtime.clock.now(), settings)
+        if current != period:
+            return "passed"
+        summary = digest_run(self.runtime).run(frequency, part=part, parts=parts)
+        return str(summary)
 
     # Queueing.
 
@@ -249,6 +288,47 @@ class CrawlWorker:
         for name in (PLACE_WAITING, CLASSIFY_WAITING):
             with contextlib.suppress(AlreadyEnqueued):
                 await self._tasks[name].defer_async()
+
+    async def defer_digests(self) -> int:
+        """Queue a job for each part of the current daily and weekly period
+        that has digests to send; how many were queued.
+
+        Digests carry signed links to unsubscribe, so without a secret key
+        none is queued (as ``aggregator run`` sends none).
+        """
+        if not self.runtime.settings.secret_key:
+            return 0
+        waiting = await asyncio.to_thread(self._unsent_digests)
+        task = self._tasks[SEND_DIGESTS]
+        queued = 0
+        for frequency, period, part, parts in waiting:
+            job = task.configure(
+                lock=f"{SEND_DIGESTS}:{frequency}:{part}",
+                queueing_lock=f"{SEND_DIGESTS}:{frequency}:{period}:{part}",
+            )
+            with contextlib.suppress(AlreadyEnqueued):
+                await job.defer_async(
+                    frequency=frequency, period=period, part=part, parts=parts
+                )
+                queued += 1
+        if queued:
+            logger.info("Digests queued", extra={"jobs": queued})
+        return queued
+
+    def _unsent_digests(self) -> list[tuple[str, str, int, int]]:
+        """(frequency, period, part, parts) of every part with digests to send."""
+        from aggregator.digests import digest_period
+
+        settings = self.runtime.settings
+        parts = settings.digest_jobs
+        now = self.runtime.clock.now()
+        waiting = []
+        with self.runtime.sessions() as session:
+            for frequency in DIGEST_FREQUENCIES:
+                period, _ = digest_period(frequency, now, settings)
+                unsent = unsent_digests(session, frequency, period, parts)
+                waiting += [(frequency, period, part, parts) for part in sorted(unsent)]
+        return waiting
 
     async def retry_stalled_jobs(self) -> int:
         """Put the running jobs of workers silent for too long back in the queue."""

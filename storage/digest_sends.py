@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import DigestSend, Subscription
+from storage.subscriptions import ACTIVE
 
 CLAIMED, SENT, EMPTY, FAILED = "claimed", "sent", "empty", "failed"
 
@@ -219,3 +220,31 @@ def finished_subscriptions(session: Session, period: str) -> set[int]:
             )
         )
     )
+
+
+def unsent_digests(
+    session: Session, frequency: str, period: str, parts: int = 1
+) -> dict[int, int]:
+    """Active subscriptions of a frequency whose digest of the period is not
+    sent, found empty or refused yet, counted by part (subscription id modulo
+    ``parts``) when a period's work is split; parts with none are left out."""
+    finished = (
+        select(DigestSend.id)
+        .where(
+            DigestSend.subscription_id == Subscription.id,
+            DigestSend.period == period,
+            DigestSend.state != CLAIMED,
+        )
+        .exists()
+    )
+    part = (Subscription.id % parts).label("part")
+    query = (
+        select(part, func.count(Subscription.id))
+        .where(
+            Subscription.state == ACTIVE,
+            Subscription.frequency == frequency,
+            ~finished,
+        )
+        .group_by(part)
+    )
+    return {int(key): count for key, count in session.execute(query)}
