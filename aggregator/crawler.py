@@ -20,7 +20,7 @@ import httpx
 
 from aggregator.addresses import AddressGuard, guarded_transport
 from aggregator.errors import FetchError
-from aggregator.politeness import HostGate
+from aggregator.politeness import HostGate, SharedHosts
 from aggregator.robots import RobotsCache, RobotsStore
 from aggregator.settings import Settings
 
@@ -64,12 +64,14 @@ class Crawler:
         settings: Settings,
         transport: httpx.AsyncBaseTransport | None = None,
         robots: RobotsStore | None = None,
+        shared_hosts: SharedHosts | None = None,
     ) -> None:
         self._settings = settings
         self._gate = HostGate(
             settings.host_concurrency,
             settings.host_gap_seconds,
             in_flight=settings.max_concurrency,
+            shared=shared_hosts,
         )
         self._robots = RobotsCache(
             self._fetch_robots, settings.robots_cache_seconds, store=robots

@@ -5,8 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class SharedHosts(Protocol):
+    """Politeness kept with other processes (``aggregator.host_leases``)."""
+
+    def hold(self, host: str, gap: float) -> AbstractAsyncContextManager[None]: ...
 
 
 @dataclass
@@ -25,7 +32,9 @@ class HostGate:
     Small municipal servers are the reason: a crawl of a town hall's twenty
     feeds must look like one careful visitor, not a burst. The overall limit
     counts requests on the wire only: one waiting for its host's gap holds no
-    place that a request to another host could use.
+    place that a request to another host could use. With ``shared``, each
+    request also waits its turn among the other workers' requests to the
+    host.
     """
 
     def __init__(
@@ -34,8 +43,10 @@ class HostGate:
         gap: float,
         clock: Callable[[], float] = time.monotonic,
         in_flight: int | None = None,
+        shared: SharedHosts | None = None,
     ) -> None:
         self._concurrency = concurrency
+        self._shared = shared
         self._gap = gap
         self._clock = clock
         self._in_flight = asyncio.Semaphore(in_flight) if in_flight else None
@@ -59,17 +70,23 @@ class HostGate:
                 state.next_start = start + gap
                 if start > now:
                     await asyncio.sleep(start - now)
-                if self._in_flight is None:
-                    state.last_start = self._clock()
-                    yield
-                    return
-                async with self._in_flight:
-                    await self._keep_gap(state, gap)
-                    yield
+                async with self._hold_shared(host, gap):
+                    if self._in_flight is None:
+                        state.last_start = self._clock()
+                        yield
+                        return
+                    async with self._in_flight:
+                        await self._keep_gap(state, gap)
+                        yield
         finally:
             state.waiting -= 1
             if state.waiting == 0 and state.next_start <= self._clock():
                 del self._hosts[host]
+
+    def _hold_shared(self, host: str, gap: float) -> AbstractAsyncContextManager[None]:
+        if self._shared is None:
+            return nullcontext()
+        return self._shared.hold(host, gap)
 
     async def _keep_gap(self, state: _Host, gap: float) -> None:
         # A wait for a place on the wire may have brought this start close to

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         description="Least time between the starts of two fetches from one host "
         "(a longer Crawl-delay in robots.txt wins).",
     )
+    shared_politeness: bool = Field(
+        True,
+        description="Workers ('aggregator worker') keep the two limits above "
+        "together through the database, so n workers send a host no more than "
+        "one would.",
+    )
     parse_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,

@@ -55,6 +55,7 @@ from sqlalchemy.engine import make_url
 
 from aggregator.crawler import Crawler
 from aggregator.errors import DatabaseError
+from aggregator.host_leases import SharedHostLeases
 from aggregator.monitoring import HealthCheck, MonitoringServer, database_check
 from aggregator.pipeline import Pipeline, SourceRef
 from aggregator.runtime import POOL_MIN_SOURCES, Runtime
@@ -445,7 +446,10 @@ class CrawlWorker:
         if "classify" in settings.queues:
             self.runtime.classifiers()
         try:
-            async with Crawler(settings, robots=self.runtime.robots) as crawler:
+            shared_hosts = self._shared_hosts()
+            async with Crawler(
+                settings, robots=self.runtime.robots, shared_hosts=shared_hosts
+            ) as crawler:
                 self._pipeline = self.runtime.pipeline(crawler, parse_pool)
                 try:
                     await self._work_until_stopped()
@@ -456,6 +460,17 @@ class CrawlWorker:
                 monitoring.stop()
             for signal_number in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signal_number)
+
+    def _shared_hosts(self) -> SharedHostLeases | None:
+        settings = self.runtime.settings
+        if not settings.shared_politeness:
+            return None
+        # A slot is held for a whole fetch and the wait for its start; a
+        # longer lease only delays taking over the slots of a dead worker.
+        lease = 2 * settings.fetch_timeout_seconds + settings.host_gap_seconds + 10
+        return SharedHostLeases(
+            self.runtime.sessions, settings.host_concurrency, lease_seconds=lease
+        )
 
     async def _work_until_stopped(self) -> None:
         settings = self.runtime.settings

@@ -653,3 +653,28 @@ class DigestSend(Base):
     stories: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     message_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class HostSlot(Base):
+    """One of a host's request slots, shared by every worker: a worker holds
+    one for each request on the wire to the host, so that the workers
+    together keep to ``AGGREGATOR_HOST_CONCURRENCY``. A lease runs out, so
+    a worker that died frees its slots after the fetch timeout."""
+
+    __tablename__ = "host_slots"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HostPace(Base):
+    """The earliest moment the next request to a host may start, whichever
+    worker sends it: each request reserves its start and moves this on by
+    the host's gap."""
+
+    __tablename__ = "host_pace"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    next_start: Mapped[datetime] = mapped_column(UTCDateTime)
