@@ -12,6 +12,7 @@ import of the same file writes nothing.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import re
@@ -160,42 +161,44 @@ def read_lau_table(
     A municipality that has the name of a shipped GeoNames place of the same
     NUTS 3 region (or, failing that, country) replaces it.
     """
-    places: dict[tuple[str, str], list[RegionNode]] = {}
-    for node in nodes.values():
-        if node.code.startswith("geo:"):
-            # GeoNames may call the place by an exonym (Vienna): every name.
-            for name in dict.fromkeys(fold(n) for n in (node.name, *node.names)):
-                places.setdefault((node.country or "", name), []).append(node)
-
     problems: list[str] = []
     found: dict[str, RegionNode] = {}
     for where, row in read_rows(source, data, LAU_COLUMNS, ("nuts3", "lau", "name")):
-        checked = lau_node(where, row, nodes, problems)
-        if checked is None:
+        node = lau_node(where, row, nodes, problems)
+        if node is None:
             continue
-        node = checked
         if node.code in found:
             problems.append(f"{where}: LAU CODE {row['lau']!r} appears twice")
             continue
+        found[node.code] = node
+    # A refused file is refused before the places are indexed, the slow part.
+    if problems:
+        raise RegionsImportError(source, problems)
+
+    places = _places_by_name(nodes)
+    municipalities = []
+    for node in found.values():
         twins = places.get((node.country or "", fold(node.name)), [])
         same_region = [p for p in twins if p.parent == node.parent] or twins
         official = [p for p in same_region if fold(p.name) == fold(node.name)]
         candidates = official or same_region
         # Two places of the name in one region: which one is meant is unknown.
         replaces = candidates[0].code if len(candidates) == 1 else None
-        found[node.code] = RegionNode(
-            node.code,
-            node.parent,
-            node.level,
-            node.country,
-            node.name,
-            node.names,
-            node.population,
-            replaces,
-        )
-    if problems:
-        raise RegionsImportError(source, problems)
-    return list(found.values())
+        municipalities.append(dataclasses.replace(node, replaces=replaces))
+    return municipalities
+
+
+def _places_by_name(
+    nodes: dict[str, RegionNode],
+) -> dict[tuple[str, str], list[RegionNode]]:
+    """The shipped GeoNames places by country and every name, folded."""
+    places: dict[tuple[str, str], list[RegionNode]] = {}
+    for node in nodes.values():
+        if node.code.startswith("geo:"):
+            # GeoNames may call the place by an exonym (Vienna): every name.
+            for name in dict.fromkeys(fold(n) for n in (node.name, *node.names)):
+                places.setdefault((node.country or "", name), []).append(node)
+    return places
 
 
 def lau_node(

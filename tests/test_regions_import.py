@@ -66,9 +66,12 @@ def test_classifier_sees_imported_municipalities(runtime):
         stored = read_regions(session)
     _nodes, common = read_shipped_nodes()
     fields = ("code", "parent", "level", "country", "name", "population", "replaces")
+    # Austria's part of the stored tree is enough, and builds in a fraction
+    # of the time of the whole.
     nodes = [
         RegionNode(**{f: row[f] for f in fields}, names=tuple(row["names"]))
         for row in stored
+        if row["country"] in (None, "AT")
     ]
     classifier = RegionClassifier(build_gazetteer(nodes, common))
 
@@ -113,11 +116,12 @@ def test_a_bad_row_refuses_the_file_and_changes_nothing(runtime):
         import_regions(session, lau=("good.csv", good))
         before = read_regions(session)
 
-    for row, complaint in BAD_ROWS:
-        bad = lau_csv([["AT221", "60101", "Graz", "2"], row])
-        with runtime.sessions() as session, pytest.raises(RegionsImportError) as error:
-            import_regions(session, lau=("bad.csv", bad))
-        assert complaint in str(error.value)
+    # One file with every bad row, after a good one: each is named.
+    rows = [["AT221", "60101", "Graz", "2"], *(row for row, _ in BAD_ROWS)]
+    with runtime.sessions() as session, pytest.raises(RegionsImportError) as error:
+        import_regions(session, lau=("bad.csv", lau_csv(rows)))
+    for number, (_row, complaint) in enumerate(BAD_ROWS, start=3):
+        assert complaint.replace("row 3", f"row {number}") in str(error.value)
 
     with runtime.sessions() as session:
         assert read_regions(session) == before
