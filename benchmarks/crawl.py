@@ -116,6 +116,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="parse processes (the setting's default; 0 parses in the crawler)",
     )
+    parser.add_argument(
+        "--no-stages",
+        dest="stages",
+        action="store_false",
+        help="skip the dedup and classify stages after the crawls",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
         "--log-level", default="ERROR", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -186,6 +192,7 @@ def measured(monitor: TreeMonitor, work: Callable[[], T]) -> tuple[T, Usage]:
         peak_rss=monitor.peak_rss,
         peak_pss=monitor.peak_pss,
         processes=monitor.most_processes,
+        peak_parts=monitor.peak_parts,
     )
     return result, usage
 
@@ -234,8 +241,14 @@ def run(args: argparse.Namespace) -> CrawlReport:
             first = timed_crawl(runtime, monitor, "first crawl")
             runtime.make_all_due()
             second = timed_crawl(runtime, monitor, "unchanged crawl")
-            placed = timed_stage(runtime, monitor, runtime.place_waiting)
-            classified = timed_stage(runtime, monitor, runtime.classify_waiting)
+            stages = {}
+            if args.stages:
+                stages["dedup stage"] = timed_stage(
+                    runtime, monitor, runtime.place_waiting
+                )
+                stages["classify stage"] = timed_stage(
+                    runtime, monitor, runtime.classify_waiting
+                )
         finally:
             runtime.close()
 
@@ -246,9 +259,8 @@ def run(args: argparse.Namespace) -> CrawlReport:
         server_cpu = cpu_seconds(server.pid)
     workers = getattr(settings, "parse_workers", 0)
     return CrawlReport(
-        args.feeds, args.hosts, workers, [first, second], served, server_cpu,
-        {"dedup stage": placed, "classify stage": classified},
-    )  # fmt: skip
+        args.feeds, args.hosts, workers, [first, second], served, server_cpu, stages
+    )
 
 
 def print_report(report: CrawlReport, targets: bool) -> None:
@@ -273,6 +285,12 @@ def print_report(report: CrawlReport, targets: bool) -> None:
             f"{summary.fetched} parsed, {summary.not_modified} not modified, "
             f"{summary.failed} failed, {summary.new_items} new items"
         )
+    for crawl in report.runs:
+        parts = ", ".join(
+            f"{role} {pss / mb:.0f}/{rss / mb:.0f}"
+            for role, pss, rss in crawl.usage.peak_parts
+        )
+        print(f"{crawl.name} at its PSS peak, PSS/RSS MB by process: {parts}")
     for name, stage in report.stages.items():
         per_item = stage.usage.wall_s * 1000 / max(stage.items, 1)
         print(

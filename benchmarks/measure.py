@@ -11,7 +11,7 @@ import resource
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -74,6 +74,21 @@ def pss_bytes(pid: int) -> int:
     return 0
 
 
+def role(pid: int) -> str:
+    """A short name for a process of the tree: main, fork server or worker."""
+    if pid == os.getpid():
+        return "main"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "gone"
+    if b"forkserver" in command:
+        # The fork server and the workers it forked share its command line.
+        parent = _stat(pid)
+        return "fork server" if parent and int(parent[1]) == os.getpid() else "worker"
+    return command.split(b"\0")[0].decode(errors="replace").rsplit("/", 1)[-1]
+
+
 @dataclass
 class Usage:
     wall_s: float = 0.0
@@ -81,6 +96,8 @@ class Usage:
     peak_rss: int = 0
     peak_pss: int = 0
     processes: int = 1
+    # Each process's PSS and RSS at the moment the PSS sum peaked, by role.
+    peak_parts: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 class TreeMonitor:
@@ -99,6 +116,7 @@ class TreeMonitor:
         self._tree: list[int] = []
         self.peak_rss = 0
         self.peak_pss = 0
+        self.peak_parts: list[tuple[str, int, int]] = []
         self.most_processes = 1
 
     def cpu(self) -> float:
@@ -115,6 +133,7 @@ class TreeMonitor:
 
     def __enter__(self) -> TreeMonitor:
         self.peak_rss = self.peak_pss = 0
+        self.peak_parts = []
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -139,5 +158,8 @@ class TreeMonitor:
         if rescan or not self._tree:
             self._tree = [os.getpid(), *descendants(os.getpid(), self._exclude)]
         self.most_processes = max(self.most_processes, len(self._tree))
-        self.peak_rss = max(self.peak_rss, sum(rss_bytes(p) for p in self._tree))
-        self.peak_pss = max(self.peak_pss, sum(pss_bytes(p) for p in self._tree))
+        parts = [(role(pid), pss_bytes(pid), rss_bytes(pid)) for pid in self._tree]
+        self.peak_rss = max(self.peak_rss, sum(rss for _r, _p, rss in parts))
+        pss = sum(pss for _r, pss, _rss in parts)
+        if pss > self.peak_pss:
+            self.peak_pss, self.peak_parts = pss, parts
