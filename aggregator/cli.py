@@ -20,12 +20,6 @@ from rich.table import Table
 from aggregator.digest_commands import digest
 from aggregator.editor_commands import editors
 from aggregator.errors import AggregatorError, FetchError
-from aggregator.inspection import (
-    Document,
-    fetch_document,
-    inspect_document,
-    read_document,
-)
 from aggregator.logs import configure_logging
 from aggregator.runtime import Runtime
 from aggregator.settings import Settings, describe_settings
@@ -301,8 +295,16 @@ def inspect(
     that decided them, so that an editor or an operator sees why an item
     looks and lands as it does. Nothing is stored.
     """
+    # The extractors are imported here: `aggregator crawl` has the parse
+    # workers load them and does not carry them itself.
     from aggregator.classification import Classifiers, classification_report
     from aggregator.crawler import Crawler
+    from aggregator.inspection import (
+        Document,
+        fetch_document,
+        inspect_document,
+        read_document,
+    )
     from classifiers.regions import SourcePlace
 
     classifiers = Classifiers.load()

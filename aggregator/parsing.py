@@ -6,6 +6,11 @@ fetches. The conductor builds one pool of parse workers at start-up, hands it
 to every crawl and shuts it down on the way out; the functions here are what
 the workers run. They take and return plain values (bytes, headers, entries)
 and import only the extractors, so that a worker stays small.
+
+The extractors (feedparser, trafilatura, the language model: 50 MB) are
+imported by the functions that use them, not with this module: the crawling
+process imports it to hand its functions to the workers and never parses
+itself once the workers run.
 """
 
 from __future__ import annotations
@@ -17,12 +22,22 @@ import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from extractors.articles import Article, extract_article
 from extractors.entry import Entry
-from extractors.feeds import parse_feed
-from extractors.labelling import label_entry
-from extractors.pages import parse_listing
+
+if TYPE_CHECKING:
+    from extractors.articles import Article
+
+# What the fork server imports before it forks the first worker, so that every
+# worker starts with it and shares its pages.
+_WORKER_MODULES = [
+    "extractors.articles",
+    "extractors.feeds",
+    "extractors.labelling",
+    "extractors.pages",
+    "aggregator.fork_server",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,10 @@ def parse_source(
 
     Raises ``ExtractionError`` when the bytes are neither.
     """
+    from extractors.feeds import parse_feed
+    from extractors.labelling import label_entry
+    from extractors.pages import parse_listing
+
     if kind == "page":
         entries = parse_listing(body, url, headers, selector=selector)
         parsed = ParsedSource(entries)
@@ -68,6 +87,9 @@ def complete_entry(
     remembers the hash it had as its source published it. Raises
     ``ExtractionError`` when the page holds no article.
     """
+    from extractors.articles import extract_article
+    from extractors.labelling import label_entry
+
     article = extract_article(body, url, headers)
     completed = merge_release(entry, article)
     # The language is decided again on the article's own text.
@@ -125,7 +147,7 @@ def make_parse_pool(workers: int) -> ProcessPoolExecutor | None:
     # A fork of a process that runs threads (the event loop's helpers, the
     # database pool) may inherit a lock held by one of them; the fork server
     # is a fresh single-threaded process.
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, *_WORKER_MODULES])
     return ProcessPoolExecutor(workers, mp_context=context)
 
 

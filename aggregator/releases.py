@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +27,10 @@ from storage.items import stored_hashes, unknown_keys
 
 logger = logging.getLogger(__name__)
 
+# Entered around the fetching of article pages, if given: the crawl gives back
+# what it holds for a source while the source waits on the network.
+Meanwhile = Callable[[], AbstractAsyncContextManager[None]]
+
 
 async def complete_new_releases(
     crawler: Crawler,
@@ -34,6 +39,7 @@ async def complete_new_releases(
     entries: Sequence[Entry],
     limit: int,
     parse_pool: Executor | None = None,
+    meanwhile: Meanwhile = nullcontext,
 ) -> list[Entry]:
     """The listing's entries that are not stored yet, completed from their pages.
 
@@ -42,9 +48,11 @@ async def complete_new_releases(
     """
     with sessions() as session:
         unseen = unknown_keys(session, source_id, [entry.key for entry in entries])
-    return await fetch_releases(
-        crawler, [e for e in entries if e.key in unseen], limit, source_id, parse_pool
-    )
+    new = [entry for entry in entries if entry.key in unseen]
+    if not new:
+        return []
+    async with meanwhile():
+        return await fetch_releases(crawler, new, limit, source_id, parse_pool)
 
 
 async def complete_short_entries(
@@ -55,6 +63,7 @@ async def complete_short_entries(
     limit: int,
     min_words: int,
     parse_pool: Executor | None = None,
+    meanwhile: Meanwhile = nullcontext,
 ) -> list[Entry]:
     """Feed entries, those new or edited with fewer than ``min_words`` words
     completed from their article pages; every entry is returned, in order.
@@ -74,9 +83,10 @@ async def complete_short_entries(
     if not short:
         return list(entries)
 
-    completed = await fetch_releases(
-        crawler, [entries[index] for index in short], limit, source_id, parse_pool
-    )
+    async with meanwhile():
+        completed = await fetch_releases(
+            crawler, [entries[index] for index in short], limit, source_id, parse_pool
+        )
     result = list(entries)
     for index, entry in zip(short, completed, strict=True):
         result[index] = keep_feed_headline(entries[index], entry)

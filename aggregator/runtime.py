@@ -9,39 +9,21 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from aggregator.classification import (
-    Classifiers,
-    classify_waiting_items,
-    editor_region_decisions,
-    gazetteer_with_imports,
-)
 from aggregator.clock import Clock, SystemClock
 from aggregator.crawler import Crawler
-from aggregator.dedup import place_waiting_items
 from aggregator.errors import DatabaseError
 from aggregator.metrics import Metrics
-from aggregator.monitoring import add_monitoring_routes, database_check
 from aggregator.parsing import make_parse_pool, start_parse_workers
 from aggregator.pipeline import CrawlSummary, Pipeline, Progress
-from aggregator.push import PushIngest
-from aggregator.registration_preview import SourcePreviewer
 from aggregator.registry import load_registry
 from aggregator.robots import RobotsStore
 from aggregator.settings import Settings
-from aggregator.smtp import mail_sender
-from aggregator.subscription_mail import subscription_mail
-from classifiers.taxonomy import load_topics
-from extractors.language import EU_LANGUAGES
-from publisher.app import create_app
-from publisher.context import PortalConfig
-from publisher.registrations import RegistrationPolicy
-from storage.classification import RegionDecision
 from storage.database import (
     current_revision,
     head_revision,
@@ -53,6 +35,17 @@ from storage.fetches import FetchRecord
 from storage.models import Source
 from storage.queue import queue_depth
 from storage.sources import SyncReport, due_sources, sync_sources
+
+# The stages after a crawl (dedup, classifiers) and the web app are imported
+# where they are first used: a process that only crawls (`aggregator crawl`,
+# a worker on the crawl queue) would otherwise carry 110 MB of libraries it
+# never calls, and the parse workers do the parsing.
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from aggregator.classification import Classifiers
+    from publisher.context import PortalConfig
+    from storage.classification import RegionDecision
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +98,8 @@ class Runtime:
         )
 
     def classifiers(self) -> Classifiers:
+        from aggregator.classification import Classifiers, gazetteer_with_imports
+
         if self.loaded_classifiers is None:
             with self.sessions() as session:
                 gazetteer = gazetteer_with_imports(session)
@@ -113,6 +108,8 @@ class Runtime:
 
     def place_waiting(self) -> int:
         """Stories for every item new or edited since the last run."""
+        from aggregator.dedup import place_waiting_items
+
         placed = self._in_batches(
             lambda session: place_waiting_items(
                 session, self.settings, self.clock.now(), batches=1
@@ -125,6 +122,8 @@ class Runtime:
 
     def classify_waiting(self) -> int:
         """Regions and topics for every item new or edited since the last run."""
+        from aggregator.classification import classify_waiting_items
+
         classifiers = self.classifiers()
         done = self._in_batches(
             lambda session: classify_waiting_items(
@@ -264,6 +263,11 @@ class Runtime:
         return self.parse_pool
 
     def portal_config(self) -> PortalConfig:
+        from classifiers.taxonomy import load_topics
+        from extractors.language import EU_LANGUAGES
+        from publisher.context import PortalConfig
+        from publisher.registrations import RegistrationPolicy
+
         return PortalConfig(
             base_url=self.settings.base_url,
             max_push_bytes=self.settings.max_body_bytes,
@@ -286,6 +290,13 @@ class Runtime:
         )
 
     def web_app(self) -> FastAPI:
+        from aggregator.monitoring import add_monitoring_routes, database_check
+        from aggregator.push import PushIngest
+        from aggregator.registration_preview import SourcePreviewer
+        from aggregator.smtp import mail_sender
+        from aggregator.subscription_mail import subscription_mail
+        from publisher.app import create_app
+
         on_push = None
         if self.settings.websub_enabled:
             on_push = PushIngest(self.settings, self.sessions, self.clock)
@@ -304,6 +315,8 @@ class Runtime:
 
     def editor_regions(self, codes: Sequence[str], editor: str) -> list[RegionDecision]:
         """An editor's region codes checked against the tree, with ancestors."""
+        from aggregator.classification import editor_region_decisions
+
         return editor_region_decisions(self.classifiers(), codes, editor)
 
     def due(self) -> list[str]:
