@@ -9,9 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from aggregator.dedup import assign_stories
 from extractors.entry import Entry
 from storage.database import make_engine, upgrade_database
+from storage.items import save_entries
 from storage.models import Item, Story, StoryDecision
+from storage.sources import sync_sources
 from storage.stories import (
     StoryError,
     latest_stories,
@@ -19,7 +22,7 @@ from storage.stories import (
     split_item,
     story_items,
 )
-from tests.releases import NOW, add_sources, release, store
+from tests.releases import NOW, SOURCES, add_sources, release, store
 
 
 def _entry(source: str, n: int, name: str, published: datetime, **changes) -> Entry:
@@ -233,3 +236,31 @@ def test_latest_stories_lists_each_story_once_and_versions_by_language(one_relea
     assert every == ["braga-9", "commission-1"]
     assert french == ["commission-2"]
     assert torun == ["torun-1"]
+
+
+def test_a_source_added_during_the_session_is_credited_too(runtime):
+    # The names of the sources are read once a session; a source that
+    # appears later in the same session must still be found in the texts.
+    name = "ip_26_2117_en.txt"
+    _, body = release(name)
+    credit = "Source: European Commission. " + body
+    with runtime.sessions() as session:
+        sync_sources(session, [s for s in SOURCES if s["id"] != "commission"], NOW)
+        save_entries(
+            session,
+            "torun",
+            [_entry("torun", 1, name, NOW - timedelta(hours=9), summary=credit)],
+            NOW,
+        )
+        assign_stories(session, "torun", runtime.settings, NOW)
+
+        sync_sources(session, SOURCES, NOW)
+        commission = _entry("commission", 1, name, NOW - timedelta(hours=4))
+        save_entries(session, "commission", [commission], NOW)
+        assign_stories(session, "commission", runtime.settings, NOW)
+        session.commit()
+
+        torun = _item(session, "torun-1")
+        headline = session.get(Story, torun.story_id).headline_item_id
+
+        assert headline == _item(session, "commission-1").id
