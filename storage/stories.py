@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 
 from storage.items import Cursor, latest_items
 from storage.models import Item, ItemBand, Source, Story, StoryDecision
@@ -194,8 +194,27 @@ def place_item(
     session.flush()
     if old is not None and old != story_id:
         refresh_story(session, old, now)
-    refresh_story(session, story_id, now)
+    if old != story_id and _beyond_members_read(session, story_id, item):
+        # Headline and versions are chosen among the story's earliest
+        # members, which this one is not: they stay as they are.
+        story = session.get(Story, story_id)
+        if story is not None:
+            story.updated_at = now
+    else:
+        refresh_story(session, story_id, now)
     return story_id
+
+
+def _beyond_members_read(session: Session, story_id: int, item: Item) -> bool:
+    """Whether the story has ``_MEMBERS_READ`` members before ``item``."""
+    last_read = session.execute(
+        select(Item.published_at, Item.id)
+        .where(Item.story_id == story_id, Item.id != item.id)
+        .order_by(Item.published_at, Item.id)
+        .offset(_MEMBERS_READ - 1)
+        .limit(1)
+    ).first()
+    return last_read is not None and (item.published_at, item.id) > tuple(last_read)
 
 
 def refresh_story(session: Session, story_id: int, now: datetime) -> None:
@@ -211,7 +230,10 @@ def refresh_story(session: Session, story_id: int, now: datetime) -> None:
     members = list(
         session.scalars(
             select(Item)
-            .options(joinedload(Item.source))
+            # The texts are read apart, and only those not read before.
+            .options(
+                joinedload(Item.source), defer(Item.summary), defer(Item.content_html)
+            )
             .where(Item.story_id == story_id)
             .order_by(Item.published_at, Item.id)
             .limit(_MEMBERS_READ)
@@ -383,14 +405,33 @@ class _StoryTexts:
             self._names = None
             self._named.clear()
 
+    def read(self, members: Sequence[Item]) -> None:
+        """Read the texts of the members not read yet, in one query."""
+        unread = {
+            member.id: member
+            for member in members
+            if (member.id, member.content_hash) not in self._named
+        }
+        if not unread:
+            return
+        if len(self._named) + len(unread) > _TEXTS_KEPT:
+            self._named.clear()
+        texts = self._session.execute(
+            select(Item.id, Item.title, Item.summary, Item.content_html).where(
+                Item.id.in_(list(unread))
+            )
+        )
+        for item_id, title, summary, html in texts:
+            words = _plain(_text(title, summary, html)).split()
+            key = (item_id, unread[item_id].content_hash)
+            self._named[key] = self._find_names(words)
+
     def named_sources(self, item: Item) -> frozenset[str]:
         """The ids of the sources whose names ``item``'s text holds."""
         key = (item.id, item.content_hash)
         if key not in self._named:
-            if len(self._named) >= _TEXTS_KEPT:
-                self._named.clear()
-            self._named[key] = self._find_names(_plain(_text_of(item)).split())
-        return self._named[key]
+            self.read([item])
+        return self._named.get(key, frozenset())
 
     def _find_names(self, words: list[str]) -> frozenset[str]:
         names = self._names_by_first_word()
@@ -429,6 +470,7 @@ def _headline_order(
     # A source is credited by each member of another source whose text
     # names it.
     texts.know_sources(member.source_id for member in members)
+    texts.read(members)
     credited: dict[str, int] = {}
     for member in members:
         for source_id in texts.named_sources(member):
@@ -452,10 +494,8 @@ def _names_of(source_name: str) -> list[str]:
     return [name for name in names if len(name) >= 6]
 
 
-def _text_of(item: Item) -> str:
-    return " ".join(
-        (item.title, item.summary or "", _TAG.sub(" ", item.content_html or ""))
-    )
+def _text(title: str, summary: str | None, html: str | None) -> str:
+    return " ".join((title, summary or "", _TAG.sub(" ", html or "")))
 
 
 def _plain(text: str) -> str:
