@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Protocol
@@ -107,13 +108,25 @@ class Py3LangIdDetector:
         return [(str(code), float(p)) for code, p in ranked if not math.isnan(p)]
 
 
-@lru_cache(maxsize=1)
+# Threads that parse their first entries at once wait for one model: built
+# side by side, each would read it again, and CPython 3.11 can fail with
+# "AST constructor recursion depth mismatch" when threads run numpy's header
+# parser (ast.literal_eval) at the same moment.
+_BUILDING = threading.Lock()
+
+
 def default_detector() -> Py3LangIdDetector:
     """The EU-language detector, built on first use and then shared.
 
-    The cache is the only module-level state: the model is read-only once
-    built, so sharing it between callers (and threads) is safe.
+    The cache and its lock are the only module-level state: the model is
+    read-only once built, so sharing it between callers (and threads) is safe.
     """
+    with _BUILDING:
+        return _build_detector()
+
+
+@lru_cache(maxsize=1)
+def _build_detector() -> Py3LangIdDetector:
     return Py3LangIdDetector()
 
 
