@@ -110,6 +110,10 @@ Progress = Callable[[FetchRecord], None]
 # the writer. Enough to keep every worker busy and the writer's batches full;
 # without a bound, a crawl whose writer falls behind holds every parsed feed
 # of the crawl in memory (40 MB of entries at 2,000 feeds).
+# Limitation: bodies fetched while every slot is taken wait for one, and
+# their number is not bounded (17 MB at the peak of a first crawl of 2,000
+# feeds); a fetch is not held back, as it may have waited seconds for its
+# host's turn.
 BACKLOG_PER_PARSE_WORKER = 16
 
 
