@@ -407,6 +407,10 @@ class _StoryTexts:
 
     def read(self, members: Sequence[Item]) -> None:
         """Read the texts of the members not read yet, in one query."""
+        # Starting over before choosing what to read keeps the whole story
+        # read at once when the memo fills.
+        if len(self._named) >= _TEXTS_KEPT:
+            self._named.clear()
         unread = {
             member.id: member
             for member in members
@@ -414,8 +418,6 @@ class _StoryTexts:
         }
         if not unread:
             return
-        if len(self._named) + len(unread) > _TEXTS_KEPT:
-            self._named.clear()
         texts = self._session.execute(
             select(Item.id, Item.title, Item.summary, Item.content_html).where(
                 Item.id.in_(list(unread))
