@@ -36,6 +36,7 @@ def extract_page_alone(body: bytes, url: str) -> bool:
         include_formatting=True,
         include_images=True,
         include_links=True,
+        output_format="html",
     )
     return document is not None
 

@@ -90,9 +90,12 @@ def extract_article(
         include_images=True,
         include_links=True,
         date_extraction_params={**set_date_params(), "outputformat": _DATE_FORMAT},
+        # The text is read from the HTML below; trafilatura's own text output
+        # (its default here) took a sixth of the extraction, and was not used.
+        output_format="html",
     )
     body_tree = document.body if isinstance(document, Document) else None
-    if not isinstance(document, Document) or body_tree is None or not document.text:
+    if not isinstance(document, Document) or body_tree is None or not document.raw_text:
         raise NotAnArticle("no main text found on the page; is it an article?", url=url)
 
     title = " ".join((document.title or "").split())

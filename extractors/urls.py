@@ -57,7 +57,8 @@ def canonical_url(url: str, canonical: str = "") -> str:
     """
     url = _strip(url)
     chosen = url
-    if canonical.strip():
+    # Most pages name themselves; then there is nothing to trust or not.
+    if canonical.strip() and canonical != url:
         candidate = urljoin(url, _strip(canonical))
         if _is_trusted_canonical(candidate, url):
             chosen = candidate
