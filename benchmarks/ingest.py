@@ -376,7 +376,7 @@ def _print_extra_cpu(report: IngestReport) -> None:
     here = per_item(report.pipeline, False) - per_item(report.floor, False)
     print(
         f"pipeline CPU beyond the floor, ms per item: {in_workers:.2f} in the "
-        f"workers (extract, sanitise, label), {here:.2f} in this process "
+        f"workers (parse, extract, sanitise, label), {here:.2f} in this process "
         "(store, with the search index)"
     )
 
