@@ -23,6 +23,7 @@ from storage.search import (
     next_search_cursor,
     parse_query,
     region_code,
+    search_body,
     search_stories,
 )
 from storage.sources import sync_sources
@@ -331,3 +332,21 @@ def test_upgrade_indexes_the_items_stored_before_it(empty_database_url):
     engine.dispose()
 
     assert found == ["Nya cykelbanor i Malmö"]
+
+
+def test_search_body_indexes_a_summary_once_when_the_article_tells_it():
+    html = (
+        "<h2>Neue Linie</h2>\n<p>Die <b>Wiener Linien</b> bauen eine neue "
+        "Straßenbahn.</p>\n<p>Die ersten Züge fahren im Herbst.</p>"
+    )
+    # The text of the same HTML, as extraction writes it: said once.
+    told = "Neue Linie\nDie Wiener Linien bauen eine neue Straßenbahn.\n"
+    told += "Die ersten Züge fahren im Herbst."
+    assert search_body(told, html).count("Straßenbahn") == 1
+    # A teaser that opens the article: said once too.
+    teaser = "Neue Linie\nDie Wiener Linien bauen eine neue Straßenbahn."
+    assert search_body(teaser, html).count("Straßenbahn") == 1
+    # A summary with words of its own keeps them in the index.
+    own = "Neue Linie\nFavoriten bekommt endlich Anschluss."
+    assert "Favoriten" in search_body(own, html)
+    assert "Favoriten" in search_body("Favoriten", "")
