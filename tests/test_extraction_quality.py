@@ -19,8 +19,9 @@ import pytest
 from extractors.articles import extract_article
 
 PAGES = Path(__file__).parent / "fixtures" / "article_set"
-# The issue's floor for the whole set.
-OVERALL_FLOOR = 0.90
+# The set's score as measured (0.962; the issue asks 0.90), pinned so that
+# it can only go up: raise it when extraction gets better.
+OVERALL_FLOOR = 0.96
 # Below the lowest page as measured (0.89), with room for a harmless change
 # in trafilatura's boilerplate rules; a page under it has lost or gained a
 # whole block, such as a paragraph or a menu.
