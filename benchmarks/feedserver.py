@@ -19,6 +19,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import os
 import random
 import socket
 import sys
@@ -222,7 +223,11 @@ async def serve(args: argparse.Namespace) -> None:
     parent_gone = asyncio.Event()
 
     def watch_stdin() -> None:
-        sys.stdin.buffer.read()
+        # The descriptor, not sys.stdin: a daemon thread still blocked in
+        # stdin's buffer when the lifetime runs out holds the buffer's lock,
+        # and the interpreter aborts over it on the way out.
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
         loop.call_soon_threadsafe(parent_gone.set)
 
     threading.Thread(target=watch_stdin, daemon=True).start()
