@@ -162,6 +162,15 @@ def feed_server(args: argparse.Namespace) -> Iterator[tuple[int, subprocess.Pope
             server.wait()
 
 
+def server_stats(port: int, pid: int) -> tuple[dict[str, int], float]:
+    """The feed server's answers by kind, and the CPU seconds it has used."""
+    with urllib.request.urlopen(
+        f"http://{host_address(0)}:{port}/-/stats", timeout=10
+    ) as answer:
+        served = json.loads(answer.read())
+    return served, cpu_seconds(pid)
+
+
 def write_registry(path: Path, feeds: int, hosts: int, port: int) -> None:
     sources = []
     for feed in range(feeds):
@@ -241,6 +250,8 @@ def run(args: argparse.Namespace) -> CrawlReport:
             first = timed_crawl(runtime, monitor, "first crawl")
             runtime.make_all_due()
             second = timed_crawl(runtime, monitor, "unchanged crawl")
+            # Asked now: the stages may outlast the server's lifetime.
+            served, server_cpu = server_stats(port, server.pid)
             stages = {}
             if args.stages:
                 stages["dedup stage"] = timed_stage(
@@ -252,11 +263,6 @@ def run(args: argparse.Namespace) -> CrawlReport:
         finally:
             runtime.close()
 
-        with urllib.request.urlopen(
-            f"http://{host_address(0)}:{port}/-/stats", timeout=10
-        ) as answer:
-            served = json.loads(answer.read())
-        server_cpu = cpu_seconds(server.pid)
     workers = getattr(settings, "parse_workers", 0)
     return CrawlReport(
         args.feeds, args.hosts, workers, [first, second], served, server_cpu, stages
