@@ -350,3 +350,5 @@ def test_search_body_indexes_a_summary_once_when_the_article_tells_it():
     own = "Neue Linie\nFavoriten bekommt endlich Anschluss."
     assert "Favoriten" in search_body(own, html)
     assert "Favoriten" in search_body("Favoriten", "")
+    # White space alone is no summary; the trigger must not fail on it.
+    assert search_body(" \n ", html).count("Straßenbahn") == 1
